@@ -1,0 +1,1 @@
+"""smsdrop: bulk SMS from a CSV dropped in S3."""

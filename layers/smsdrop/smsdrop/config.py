@@ -1,0 +1,89 @@
+"""Settings of a run, read once per cold start from the function's environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+DEFAULT_GATEWAY_URL = "https://api.itniotech.com/sms"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of smsdrop, with its environment variable named in `ENV`."""
+
+    results_table: str = "SendResults"
+    secret_id: str = "smsdrop/gateway"
+    gateway_url: str = DEFAULT_GATEWAY_URL
+    allow_http: bool = False
+    numbers_per_call: int = 1000
+    max_body_bytes: int = 1_000_000
+    window_rows: int = 5000
+    in_flight: int = 4
+    calls_per_second: float = 0.0
+    time_margin_ms: int = 60_000
+    ttl_days: int = 90
+    default_region: str = ""
+    number_check: str = "valid"
+    reject_duplicates: bool = True
+    lease_seconds: int = 300
+    continuation_queue_url: str = ""
+    connect_timeout_s: float = 3.05
+    read_timeout_s: float = 30.0
+    max_attempts: int = 5
+    secret_max_age_s: int = 300
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Read settings from environment variables (names in `ENV`); unset ones keep their defaults."""
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            raw = environ.get(ENV[field.name])
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _parse(field.name, type(getattr(cls(), field.name)), raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+ENV: dict[str, str] = {
+    "results_table": "RESULTS_TABLE",
+    "secret_id": "GATEWAY_SECRET_ID",
+    "gateway_url": "GATEWAY_URL",
+    "allow_http": "GATEWAY_ALLOW_HTTP",
+    "numbers_per_call": "NUMBERS_PER_CALL",
+    "max_body_bytes": "MAX_BODY_BYTES",
+    "window_rows": "BATCH_WINDOW_ROWS",
+    "in_flight": "IN_FLIGHT_BATCHES",
+    "calls_per_second": "CALLS_PER_SECOND",
+    "time_margin_ms": "TIME_MARGIN_MS",
+    "ttl_days": "RESULT_TTL_DAYS",
+    "default_region": "DEFAULT_REGION",
+    "number_check": "NUMBER_CHECK",
+    "reject_duplicates": "REJECT_DUPLICATES",
+    "lease_seconds": "LEASE_SECONDS",
+    "continuation_queue_url": "CONTINUATION_QUEUE_URL",
+    "connect_timeout_s": "GATEWAY_CONNECT_TIMEOUT_S",
+    "read_timeout_s": "GATEWAY_READ_TIMEOUT_S",
+    "max_attempts": "GATEWAY_MAX_ATTEMPTS",
+    "secret_max_age_s": "SECRET_MAX_AGE_S",
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse(name: str, kind: type, raw: str) -> object:
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered not in _TRUE | _FALSE:
+                raise ValueError(raw)
+            return lowered in _TRUE
+        return kind(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{ENV[name]}={raw!r} is not a valid {kind.__name__}") from None
