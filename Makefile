@@ -26,5 +26,15 @@ unit: venv
 integration: venv
 	$(VENV)/bin/pytest tests/integration
 
+BUILD_STAMP := $(VENV)/.installed-build
+
+$(BUILD_STAMP): requirements-build.txt $(STAMP)
+	$(PIP) install -q --disable-pip-version-check -r requirements-build.txt
+	touch $(BUILD_STAMP)
+
+build: $(BUILD_STAMP)
+	$(VENV)/bin/sam validate --lint
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/sam build
+
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis

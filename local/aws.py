@@ -1,0 +1,110 @@
+"""Moto in server mode on 127.0.0.1, with the stack's resources created the way template.yaml names them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's dummies
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Resource names, as the template's defaults give them."""
+
+    bucket: str = "smsdrop-local"
+    table: str = "SendResults"
+    secret: str = "smsdrop/gateway"
+    queue: str = "smsdrop-continuation"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalAws:
+    """A running moto server and clients that talk to it over HTTP."""
+
+    endpoint: str
+    names: Names
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` pointed at the moto server."""
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_key_args())
+
+    def resource(self, service: str) -> Any:
+        """A boto3 resource for `service` pointed at the moto server."""
+        return boto3.resource(service, endpoint_url=self.endpoint, region_name=REGION, **_key_args())
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point boto3 (and so the real handler) at this server."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": REGION, **TEST_CREDENTIALS}
+
+
+def _key_args() -> dict[str, str]:
+    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """Start moto in server mode on a free 127.0.0.1 port; yield its endpoint URL."""
+    for key, value in TEST_CREDENTIALS.items():
+        os.environ.setdefault(key, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def create_stack(endpoint: str, names: Names = Names(), secret_value: str | None = None) -> LocalAws:
+    """Create the bucket, table, secret and queue of template.yaml on the moto server at `endpoint`."""
+    aws = LocalAws(endpoint=endpoint, names=names)
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=names.bucket)
+    s3.put_bucket_versioning(Bucket=names.bucket, VersioningConfiguration={"Status": "Enabled"})
+    create_results_table(aws.client("dynamodb"), names.table)
+    if secret_value is not None:
+        aws.client("secretsmanager").create_secret(Name=names.secret, SecretString=secret_value)
+    aws.client("sqs").create_queue(QueueName=names.queue)
+    return aws
+
+
+def create_results_table(dynamodb: Any, name: str) -> None:
+    """The SendResults table of template.yaml: job and per-number items, GSIs on msgId and active jobs."""
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "job_id", "AttributeType": "S"},
+            {"AttributeName": "rec", "AttributeType": "S"},
+            {"AttributeName": "msg_id", "AttributeType": "S"},
+            {"AttributeName": "active", "AttributeType": "S"},
+            {"AttributeName": "lease_expires", "AttributeType": "N"},
+        ],
+        KeySchema=[
+            {"AttributeName": "job_id", "KeyType": "HASH"},
+            {"AttributeName": "rec", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "ByMsgId",
+                "KeySchema": [{"AttributeName": "msg_id", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+            {
+                "IndexName": "ActiveJobs",
+                "KeySchema": [
+                    {"AttributeName": "active", "KeyType": "HASH"},
+                    {"AttributeName": "lease_expires", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+        ],
+    )

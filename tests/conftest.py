@@ -1,0 +1,16 @@
+"""Test-wide settings: fake AWS credentials, no tracing, and the shared fixtures."""
+
+import os
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "smsdrop-test",
+        "POWERTOOLS_SERVICE_NAME": "smsdrop",
+    }
+)
+
+pytest_plugins = ["tests.fixtures.aws", "tests.fixtures.gateway"]
