@@ -1,0 +1,278 @@
+"""The job item: state, live counts, checkpoint, batches in flight, and the lease that keeps one worker on it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from smsdrop.models import Position, Status
+from smsdrop.uploads import Upload
+
+JOB_REC = "JOB"
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class JobState(StrEnum):
+    """Where a job stands."""
+
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    STOPPED = "STOPPED"
+    FAILED = "FAILED"
+
+
+class LeaseLost(Exception):  # noqa: N818 - a condition the runner acts on
+    """Another invocation holds this job now: stop sending at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A snapshot of the job item."""
+
+    job_id: str
+    state: JobState
+    checkpoint: Position | None = None
+    in_flight: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    counts: Mapping[str, int] = field(default_factory=dict)
+    stop_reason: str = ""
+    rows: int | None = None
+    generation: int = 0
+    needs_recount: bool = False
+    error: str = ""
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the job has reached a final state."""
+        return self.state is not JobState.RUNNING
+
+    @property
+    def is_stopping(self) -> bool:
+        """Whether the provider stopped the job and the rest is only being recorded."""
+        return bool(self.stop_reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """The job could not be claimed: it is finished, or another invocation holds a live lease."""
+
+    record: JobRecord
+
+
+class JobStore:
+    """Reads and changes the job item, every change guarded by the caller's lease."""
+
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._db = dynamodb
+        self._table = table
+
+    def claim(self, upload: Upload, owner: str, now: float, lease_s: int, ttl: int) -> JobRecord | Busy:
+        """Create the job, or take its lease if it is RUNNING with an expired or released lease."""
+        if self._create(upload, owner, now, lease_s, ttl):
+            return JobRecord(job_id=upload.job_id, state=JobState.RUNNING, generation=1)
+        try:
+            old = self._update(
+                upload.job_id,
+                "SET lease_owner = :me, lease_expires = :exp, generation = generation + :one, updated_at = :now",
+                {":me": owner, ":exp": int(now + lease_s), ":one": 1, ":now": int(now), ":running": "RUNNING"},
+                names={"#state": "state"},
+                condition="#state = :running AND lease_expires < :now",
+                returns="ALL_OLD",
+            )
+        except LeaseLost:
+            return Busy(self.get(upload.job_id))
+        crashed = "lease_owner" in old  # the last holder died instead of handing the job back
+        if crashed:
+            self._update(upload.job_id, "SET needs_recount = :t", {":t": True})
+        record = _record(old)
+        return replace(record, generation=record.generation + 1, needs_recount=record.needs_recount or crashed)
+
+    def get(self, job_id: str) -> JobRecord:
+        """The job item as it is now (strongly consistent)."""
+        item = self._db.get_item(TableName=self._table, Key=_key(job_id), ConsistentRead=True)["Item"]
+        return _record(_plain(item))
+
+    def mark_in_flight(self, job_id: str, owner: str, batch: str, rows: tuple[int, ...], lease_until: float) -> None:
+        """Record durably, before sending, that `batch` is about to go out to the numbers of `rows`."""
+        self._guarded(
+            job_id,
+            owner,
+            "SET in_flight.#b = :rows, lease_expires = :exp",
+            {":rows": ",".join(map(str, rows)), ":exp": int(lease_until)},
+            {"#b": batch},
+        )
+
+    def forget_in_flight(self, job_id: str, owner: str, batches: Sequence[str]) -> None:
+        """Drop the in-flight marks of an earlier holder once each of their rows has an item."""
+        names = {f"#b{i}": b for i, b in enumerate(batches)}
+        self._guarded(job_id, owner, "REMOVE " + ", ".join(f"in_flight.{n}" for n in names), {}, names)
+
+    def complete(
+        self,
+        job_id: str,
+        owner: str,
+        batch: str,
+        counts: Mapping[Status, int],
+        checkpoint: Position | None,
+        lease_until: float,
+    ) -> None:
+        """After a batch's items are written: add its counts, drop its in-flight mark, move the checkpoint."""
+        names = {"#b": batch} | {f"#c{i}": str(s) for i, s in enumerate(counts)}
+        values: dict[str, Any] = {":exp": int(lease_until)}
+        values |= {f":c{i}": n for i, n in enumerate(counts.values())}
+        sets = ["lease_expires = :exp"]
+        if checkpoint is not None:
+            sets.append("checkpoint = :cp")
+            values[":cp"] = {"offset": checkpoint.offset, "row": checkpoint.row}
+        adds = [f"counts.#c{i} :c{i}" for i in range(len(counts))]
+        expression = f"SET {', '.join(sets)} REMOVE in_flight.#b" + (f" ADD {', '.join(adds)}" if adds else "")
+        self._guarded(job_id, owner, expression, values, names)
+
+    def record_stop(self, job_id: str, owner: str, reason: str) -> None:
+        """Keep the first stop reason the provider gave; later batches are recorded, not sent."""
+        self._guarded(job_id, owner, "SET stop_reason = if_not_exists(stop_reason, :r)", {":r": reason}, {})
+
+    def release(self, job_id: str, owner: str, now: float, checkpoint: Position | None, clean: bool = True) -> None:
+        """Hand the job back (to a continuation, or to a retry after an error): save the checkpoint, drop the lease.
+
+        An unclean release (after an error) flags the job for a recount, as a crash would.
+        """
+        values: dict[str, Any] = {":past": int(now) - 1}
+        sets = ["lease_expires = :past"]
+        if checkpoint is not None:
+            values[":cp"] = {"offset": checkpoint.offset, "row": checkpoint.row}
+            sets.append("checkpoint = :cp")
+        if not clean:
+            values[":t"] = True
+            sets.append("needs_recount = :t")
+        self._guarded(job_id, owner, f"SET {', '.join(sets)} REMOVE lease_owner", values, {})
+
+    def finish(
+        self,
+        job_id: str,
+        owner: str,
+        state: JobState,
+        now: float,
+        rows: int,
+        counts: Mapping[Status, int] | None = None,
+        error: str = "",
+    ) -> None:
+        """Close the job: final state, row total, (recounted) counts; it leaves the active index."""
+        values: dict[str, Any] = {":s": str(state), ":now": int(now), ":rows": rows}
+        sets = ["#state = :s", "finished_at = :now", "updated_at = :now", "#rows = :rows"]
+        if counts is not None:
+            sets.append("counts = :counts")
+            values[":counts"] = {str(s): n for s, n in counts.items()}
+        if error:
+            sets.append("#error = :err")
+            values[":err"] = error
+        expression = f"SET {', '.join(sets)} REMOVE lease_owner, active, lease_expires, needs_recount"
+        self._guarded(job_id, owner, expression, values, {"#state": "state", "#rows": "rows", "#error": "error"})
+
+    def _create(self, upload: Upload, owner: str, now: float, lease_s: int, ttl: int) -> bool:
+        item = {
+            "job_id": upload.job_id,
+            "rec": JOB_REC,
+            "bucket": upload.bucket,
+            "key": upload.key,
+            "version_id": upload.version_id or "",
+            "etag": upload.etag,
+            "state": str(JobState.RUNNING),
+            "active": str(JobState.RUNNING),
+            "lease_owner": owner,
+            "lease_expires": int(now + lease_s),
+            "generation": 1,
+            "in_flight": {},
+            "counts": {str(s): 0 for s in Status},
+            "created_at": int(now),
+            "updated_at": int(now),
+            "expires_at": ttl,
+        }
+        if upload.size is not None:
+            item["size"] = upload.size
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=_dynamo(item),
+                ConditionExpression="attribute_not_exists(job_id)",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def _guarded(self, job_id: str, owner: str, expression: str, values: dict[str, Any], names: dict[str, str]) -> None:
+        self._update(
+            job_id,
+            expression,
+            values | {":owner": owner},
+            names=names,
+            condition="lease_owner = :owner",
+        )
+
+    def _update(
+        self,
+        job_id: str,
+        expression: str,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
+        condition: str | None = None,
+        returns: str = "NONE",
+    ) -> dict[str, Any]:
+        names = {k: v for k, v in (names or {}).items() if k in expression or k in (condition or "")}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _key(job_id),
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": _dynamo(values),
+            "ReturnValues": returns,
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if condition:
+            request["ConditionExpression"] = condition
+        try:
+            answer = self._db.update_item(**request)
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise LeaseLost(job_id) from None
+            raise
+        return _plain(answer.get("Attributes", {}))
+
+
+def _key(job_id: str) -> dict[str, Any]:
+    return {"job_id": {"S": job_id}, "rec": {"S": JOB_REC}}
+
+
+def _dynamo(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items()}
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _record(item: Mapping[str, Any]) -> JobRecord:
+    checkpoint = item.get("checkpoint")
+    return JobRecord(
+        job_id=item["job_id"],
+        state=JobState(item["state"]),
+        checkpoint=Position(int(checkpoint["offset"]), int(checkpoint["row"])) if checkpoint else None,
+        in_flight={k: tuple(int(r) for r in v.split(",") if r) for k, v in item.get("in_flight", {}).items()},
+        counts={k: int(v) for k, v in item.get("counts", {}).items()},
+        stop_reason=item.get("stop_reason", ""),
+        rows=int(item["rows"]) if "rows" in item else None,
+        generation=int(item.get("generation", 0)),
+        needs_recount=bool(item.get("needs_recount", False)),
+        error=item.get("error", ""),
+    )

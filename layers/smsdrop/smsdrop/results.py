@@ -1,0 +1,115 @@
+"""Per-number result items: written once each, guarded so a replay can never overwrite or duplicate a row."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from smsdrop.models import Outcome, Recipient, Row, Status
+
+ROW_PREFIX = "N#"
+
+
+def row_key(row: int) -> str:
+    """The sort key of a row's item: zero-padded so rows sort in file order."""
+    return f"{ROW_PREFIX}{row:010d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What to record for one data row."""
+
+    row: Row
+    outcome: Outcome
+    batch: str
+
+
+class ResultWriter:
+    """Writes per-number items with `attribute_not_exists`, several at once; reads back what a job has."""
+
+    def __init__(self, dynamodb: Any, table: str, ttl_days: int, threads: int = 16) -> None:
+        self._db = dynamodb
+        self._table = table
+        self._ttl_s = ttl_days * 86_400
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="results")
+
+    def write(self, job_id: str, results: Sequence[Result], now: float) -> dict[int, Status]:
+        """Record each result; a row that already has an item keeps it. Returns every row's status as stored."""
+        stored = self._pool.map(lambda r: self._put(job_id, r, int(now)), results)
+        return dict(zip((r.row.row for r in results), stored, strict=True))
+
+    def statuses(self, job_id: str, after_row: int = 0) -> Iterator[tuple[int, Status]]:
+        """Every recorded row after `after_row` with its status, in row order (paginated, never all in memory)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "job_id = :j AND rec BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":j": {"S": job_id},
+                ":lo": {"S": row_key(after_row + 1)},
+                ":hi": {"S": row_key(9_999_999_999)},
+            },
+            "ProjectionExpression": "rec, #s",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ConsistentRead": True,
+        }
+        for page in self._db.get_paginator("query").paginate(**request):
+            for item in page["Items"]:
+                yield int(item["rec"]["S"][len(ROW_PREFIX) :]), Status(item["status"]["S"])
+
+    def count(self, job_id: str) -> tuple[Counter[Status], int]:
+        """Counts per status over the whole job, and the number of items: the recount after a crash."""
+        counts: Counter[Status] = Counter(status for _, status in self.statuses(job_id))
+        return counts, sum(counts.values())
+
+    def _put(self, job_id: str, result: Result, now: int) -> Status:
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=self._item(job_id, result, now),
+                ConditionExpression="attribute_not_exists(rec)",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return self._stored_status(job_id, result.row.row)
+        return result.outcome.status
+
+    def _stored_status(self, job_id: str, row: int) -> Status:
+        item = self._db.get_item(
+            TableName=self._table,
+            Key={"job_id": {"S": job_id}, "rec": {"S": row_key(row)}},
+            ProjectionExpression="#s",
+            ExpressionAttributeNames={"#s": "status"},
+            ConsistentRead=True,
+        )["Item"]
+        return Status(item["status"]["S"])
+
+    def _item(self, job_id: str, result: Result, now: int) -> dict[str, Any]:
+        row, outcome = result.row, result.outcome
+        item: dict[str, Any] = {
+            "job_id": {"S": job_id},
+            "rec": {"S": row_key(row.row)},
+            "row": {"N": str(row.row)},
+            "number": {"S": row.number},
+            "order_id": {"S": row.order_id},
+            "sender_id": {"S": row.sender_id},
+            "status": {"S": str(outcome.status)},
+            "reason": {"S": outcome.reason},
+            "batch": {"S": result.batch},
+            "updated_at": {"N": str(now)},
+            "expires_at": {"N": str(now + self._ttl_s)},
+        }
+        if isinstance(row, Recipient):
+            item["country_code"] = {"N": str(row.country_code)}
+        else:
+            item["reject_code"] = {"S": row.code}
+        if outcome.provider_code is not None:
+            item["provider_code"] = {"S": outcome.provider_code}
+        if outcome.msg_id:
+            item["msg_id"] = {"S": outcome.msg_id}
+        return item

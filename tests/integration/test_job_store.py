@@ -1,0 +1,90 @@
+import pytest
+
+from smsdrop.job_store import Busy, JobState, JobStore, LeaseLost
+from smsdrop.models import Position, Status
+from smsdrop.uploads import Upload
+
+UPLOAD = Upload(bucket="b", key="incoming/a.csv", version_id="v1")
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+def store(aws):
+    return JobStore(aws.client("dynamodb"), aws.names.table)
+
+
+def claim(store, owner, now=NOW, lease=60):
+    return store.claim(UPLOAD, owner, now, lease, ttl=int(now) + 86_400)
+
+
+def test_the_first_claim_creates_a_running_job_held_by_its_owner(store):
+    record = claim(store, "a")
+    assert record.state is JobState.RUNNING
+    assert store.get(UPLOAD.job_id).counts == {s.value: 0 for s in Status}
+
+
+def test_a_live_lease_keeps_a_second_claim_out(store):
+    claim(store, "a")
+    assert isinstance(claim(store, "b", now=NOW + 30), Busy)
+
+
+def test_an_expired_lease_is_taken_over_and_flags_a_recount(store):
+    claim(store, "a")
+    record = claim(store, "b", now=NOW + 61)
+    assert not isinstance(record, Busy)
+    assert record.needs_recount
+    assert record.generation == 2
+
+
+def test_a_released_job_is_resumed_from_its_checkpoint_without_a_recount(store):
+    claim(store, "a")
+    store.release(UPLOAD.job_id, "a", NOW + 5, Position(offset=120, row=9))
+    record = claim(store, "b", now=NOW + 6)
+    assert record.checkpoint == Position(offset=120, row=9)
+    assert not record.needs_recount
+
+
+def test_the_old_holder_loses_every_write_once_the_lease_is_taken(store):
+    claim(store, "a")
+    claim(store, "b", now=NOW + 61)
+    with pytest.raises(LeaseLost):
+        store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3), NOW + 200)
+    with pytest.raises(LeaseLost):
+        store.complete(UPLOAD.job_id, "a", "1.0", {Status.SUBMITTED: 2}, None, NOW + 200)
+
+
+def test_completing_a_batch_adds_its_counts_moves_the_checkpoint_and_drops_its_mark(store):
+    claim(store, "a")
+    store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3, 5), NOW + 60)
+    assert store.get(UPLOAD.job_id).in_flight == {"1.0": (2, 3, 5)}
+    store.complete(UPLOAD.job_id, "a", "1.0", {Status.SUBMITTED: 2, Status.REJECTED: 1}, Position(99, 5), NOW + 60)
+    record = store.get(UPLOAD.job_id)
+    assert record.in_flight == {}
+    assert record.counts["SUBMITTED"] == 2
+    assert record.counts["REJECTED"] == 1
+    assert record.checkpoint == Position(99, 5)
+
+
+def test_marks_of_a_dead_holder_survive_until_forgotten(store):
+    claim(store, "a")
+    store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3), NOW + 60)
+    record = claim(store, "b", now=NOW + 61)
+    assert record.in_flight == {"1.0": (2, 3)}
+    store.forget_in_flight(UPLOAD.job_id, "b", ["1.0"])
+    assert store.get(UPLOAD.job_id).in_flight == {}
+
+
+def test_the_first_stop_reason_is_kept(store):
+    claim(store, "a")
+    store.record_stop(UPLOAD.job_id, "a", "-10 balance at row 7")
+    store.record_stop(UPLOAD.job_id, "a", "-1 auth at row 9")
+    assert store.get(UPLOAD.job_id).stop_reason == "-10 balance at row 7"
+
+
+def test_a_finished_job_cannot_be_claimed_again(store):
+    claim(store, "a")
+    store.finish(UPLOAD.job_id, "a", JobState.COMPLETED, NOW + 1, rows=3, counts={Status.SUBMITTED: 3})
+    busy = claim(store, "b", now=NOW + 999)
+    assert isinstance(busy, Busy)
+    assert busy.record.is_finished
+    assert busy.record.rows == 3
