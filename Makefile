@@ -36,5 +36,8 @@ build: $(BUILD_STAMP)
 	$(VENV)/bin/sam validate --lint
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/sam build
 
+demo: venv
+	$(PY) -m local.run examples/campaign.csv
+
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis

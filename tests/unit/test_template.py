@@ -1,0 +1,560 @@
+"""template.yaml: lint-clean, least privilege, encrypted, and in step with the code, the local stack and events/."""
+
+import hashlib
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
+
+import pytest
+from cfnlint.api import lint
+from cfnlint.config import ManualArgs
+from cfnlint.decode.cfn_yaml import load
+
+from local.aws import create_results_table
+from smsdrop.config import DEFAULT_GATEWAY_URL, ENV
+from smsdrop.uploads import Upload
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = ROOT / "template.yaml"
+EVENTS = ROOT / "events"
+
+BUCKET_NAME = {"Fn::Sub": "${AWS::StackName}-${AWS::AccountId}-${AWS::Region}"}
+SECRET_ARN = {"Fn::If": ["CreateSecret", {"Ref": "GatewaySecret"}, {"Ref": "ExistingSecretArn"}]}
+CONTINUATION_QUEUE_NAME = {"Fn::GetAtt": ["ContinuationQueue", "QueueName"]}
+TABLE = {"Ref": "ResultsTable"}
+FUNCTIONS = ["IngestFunction", "SweepFunction"]
+
+
+def _plain(node: Any) -> Any:
+    """cfn-lint's YAML nodes as plain dicts, lists and strings (intrinsics become {"Ref": ...} etc.)."""
+    return json.loads(json.dumps(node))
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return _plain(load(str(TEMPLATE_PATH)))
+
+
+@pytest.fixture(scope="module")
+def resources(template) -> dict[str, Any]:
+    return template["Resources"]
+
+
+def _props(resources: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    return resources[logical_id]["Properties"]
+
+
+def _environment(template: dict[str, Any], function: str) -> dict[str, Any]:
+    """The function's variables as deployed: SAM merges Globals into each function."""
+    merged = dict(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+    merged.update(_props(template["Resources"], function).get("Environment", {}).get("Variables", {}))
+    return merged
+
+
+def _walk(node: Any) -> Any:
+    """Every dict in a tree, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def _load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+# ---------------------------------------------------------------- lint
+
+
+def test_cfn_lint_finds_nothing_in_the_template_not_even_informational():
+    matches = lint(
+        TEMPLATE_PATH.read_text(),
+        config=ManualArgs(regions=["us-east-1", "eu-west-1", "ap-south-1"], include_checks=["I"]),
+    )
+    assert [str(match) for match in matches] == []
+
+
+# ---------------------------------------------------------------- least privilege
+
+POLICY_TEMPLATES = [
+    ("IngestFunction", "S3ReadPolicy", {"BucketName": BUCKET_NAME}),
+    ("IngestFunction", "DynamoDBCrudPolicy", {"TableName": TABLE}),
+    ("IngestFunction", "AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": SECRET_ARN}),
+    ("IngestFunction", "SQSSendMessagePolicy", {"QueueName": CONTINUATION_QUEUE_NAME}),
+    ("SweepFunction", "DynamoDBReadPolicy", {"TableName": TABLE}),
+    ("SweepFunction", "SQSSendMessagePolicy", {"QueueName": CONTINUATION_QUEUE_NAME}),
+]
+
+
+def _policies(resources: dict[str, Any], function: str) -> list[Any]:
+    return _props(resources, function).get("Policies", [])
+
+
+def _template_policies(resources: dict[str, Any], function: str) -> list[tuple[str, Any]]:
+    return [
+        next(iter(policy.items()))
+        for policy in _policies(resources, function)
+        if isinstance(policy, dict) and "Statement" not in policy
+    ]
+
+
+@pytest.mark.parametrize(
+    ("function", "policy", "arguments"),
+    POLICY_TEMPLATES,
+    ids=[f"{function}-{policy}" for function, policy, _ in POLICY_TEMPLATES],
+)
+def test_each_function_gets_its_policy_templates_scoped_to_the_stack_resources(resources, function, policy, arguments):
+    assert (policy, arguments) in _template_policies(resources, function)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_function_has_no_policy_template_beyond_the_listed_ones(resources, function):
+    allowed = [(policy, arguments) for name, policy, arguments in POLICY_TEMPLATES if name == function]
+    assert sorted(map(repr, _template_policies(resources, function))) == sorted(map(repr, allowed))
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_function_attaches_no_managed_policy_by_name(resources, function):
+    assert [policy for policy in _policies(resources, function) if isinstance(policy, str)] == []
+
+
+def test_no_statement_anywhere_grants_on_every_resource(template):
+    wildcards = [node for node in _walk(template) if node.get("Resource") in ("*", ["*"])]
+    assert wildcards == []
+
+
+def test_the_only_inline_statement_lets_ingest_write_under_reports_and_nowhere_else(resources):
+    statements = [
+        (function, statement)
+        for function in FUNCTIONS
+        for policy in _policies(resources, function)
+        if isinstance(policy, dict) and "Statement" in policy
+        for statement in policy["Statement"]
+    ]
+    assert statements == [
+        (
+            "IngestFunction",
+            {
+                "Sid": "WriteReportsOnly",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                "Resource": {
+                    "Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-${AWS::Region}/reports/*"
+                },
+            },
+        )
+    ]
+
+
+def test_the_secret_arn_is_the_same_choice_for_the_env_the_policy_and_the_output(template):
+    assert _environment(template, "IngestFunction")["GATEWAY_SECRET_ID"] == SECRET_ARN
+    assert template["Outputs"]["SecretArn"]["Value"] == SECRET_ARN
+    assert template["Conditions"]["CreateSecret"] == {"Fn::Equals": [{"Ref": "ExistingSecretArn"}, ""]}
+    assert template["Parameters"]["ExistingSecretArn"]["Default"] == ""
+
+
+def test_the_created_secret_holds_placeholders_only(resources):
+    secret = resources["GatewaySecret"]
+    assert secret["Condition"] == "CreateSecret"
+    assert "SecretString" not in secret["Properties"]
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert json.loads(generated["SecretStringTemplate"]) == {
+        "apiKey": "REPLACE_ME",
+        "apiSecret": "REPLACE_ME",
+        "appId": "REPLACE_ME",
+    }
+    assert generated["GenerateStringKey"] not in {"apiKey", "apiSecret", "appId"}
+
+
+# ---------------------------------------------------------------- bucket
+
+
+def test_the_bucket_and_every_policy_use_one_fixed_name_so_there_is_no_dependency_cycle(resources):
+    assert _props(resources, "Bucket")["BucketName"] == BUCKET_NAME
+    for function in FUNCTIONS:
+        policies = json.dumps(_policies(resources, function))
+        assert '"Bucket"' not in policies, f"{function} policies refer to the Bucket resource"
+
+
+def test_the_bucket_is_encrypted_versioned_and_private(resources):
+    bucket = _props(resources, "Bucket")
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+
+
+def test_the_bucket_refuses_every_request_without_tls(resources):
+    policy = _props(resources, "BucketPolicy")
+    assert policy["Bucket"] == {"Ref": "Bucket"}
+    assert {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [{"Fn::GetAtt": ["Bucket", "Arn"]}, {"Fn::Sub": "${Bucket.Arn}/*"}],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    } in policy["PolicyDocument"]["Statement"]
+
+
+def test_reports_and_their_old_versions_expire_after_the_retention_parameter(resources):
+    rules = _props(resources, "Bucket")["LifecycleConfiguration"]["Rules"]
+    (reports,) = [rule for rule in rules if rule.get("Prefix") == "reports/"]
+    assert reports["Status"] == "Enabled"
+    assert reports["ExpirationInDays"] == {"Ref": "ReportsRetentionDays"}
+    assert reports["NoncurrentVersionExpiration"] == {"NoncurrentDays": {"Ref": "ReportsRetentionDays"}}
+
+
+def test_only_csv_and_csv_gz_under_incoming_trigger_the_ingest_function(resources):
+    filters = set()
+    for event in _props(resources, "IngestFunction")["Events"].values():
+        if event["Type"] != "S3":
+            continue
+        assert event["Properties"]["Bucket"] == {"Ref": "Bucket"}
+        assert event["Properties"]["Events"] == "s3:ObjectCreated:*"
+        rules = {rule["Name"]: rule["Value"] for rule in event["Properties"]["Filter"]["S3Key"]["Rules"]}
+        filters.add((rules["prefix"], rules["suffix"]))
+    assert filters == {("incoming/", ".csv"), ("incoming/", ".csv.gz")}
+
+
+# ---------------------------------------------------------------- table
+
+
+def test_the_table_is_encrypted_recoverable_and_expires_items_on_expires_at(resources):
+    table = _props(resources, "ResultsTable")
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert resources["ResultsTable"]["DeletionPolicy"] == "Retain"
+
+
+class _CreateTableRecorder:
+    """Stands in for a DynamoDB client and records the create_table call."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def create_table(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+
+
+@pytest.fixture(scope="module")
+def local_table() -> dict[str, Any]:
+    recorder = _CreateTableRecorder()
+    create_results_table(recorder, "SendResults")
+    (call,) = recorder.calls
+    return call
+
+
+def _by_name(items: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    return {item[key]: item for item in items}
+
+
+@pytest.mark.parametrize("part", ["KeySchema", "BillingMode"])
+def test_the_table_matches_the_local_stack(resources, local_table, part):
+    assert _props(resources, "ResultsTable")[part] == local_table[part]
+
+
+def test_the_table_declares_the_same_attributes_as_the_local_stack(resources, local_table):
+    table = _props(resources, "ResultsTable")
+    assert _by_name(table["AttributeDefinitions"], "AttributeName") == _by_name(
+        local_table["AttributeDefinitions"], "AttributeName"
+    )
+
+
+@pytest.mark.parametrize("index", ["ByMsgId", "ActiveJobs"])
+def test_each_index_matches_the_local_stack(resources, local_table, index):
+    deployed = _by_name(_props(resources, "ResultsTable")["GlobalSecondaryIndexes"], "IndexName")
+    local = _by_name(local_table["GlobalSecondaryIndexes"], "IndexName")
+    assert deployed.keys() == local.keys()
+    assert deployed[index] == local[index]
+
+
+# ---------------------------------------------------------------- functions
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_environment_variable_is_one_the_code_reads(template, function):
+    known = set(ENV.values())
+    unknown = {name for name in _environment(template, function) if name not in known}
+    assert {name for name in unknown if not name.startswith("POWERTOOLS_")} == set()
+
+
+INGEST_VARIABLES = [
+    ("RESULTS_TABLE", TABLE),
+    ("GATEWAY_SECRET_ID", SECRET_ARN),
+    ("GATEWAY_URL", {"Ref": "GatewayUrl"}),
+    ("NUMBERS_PER_CALL", {"Ref": "NumbersPerCall"}),
+    ("IN_FLIGHT_BATCHES", {"Ref": "InFlightBatches"}),
+    ("CALLS_PER_SECOND", {"Ref": "CallsPerSecond"}),
+    ("TIME_MARGIN_MS", {"Ref": "TimeMarginMs"}),
+    ("RESULT_TTL_DAYS", {"Ref": "ResultTtlDays"}),
+    ("DEFAULT_REGION", {"Ref": "DefaultRegion"}),
+    ("NUMBER_CHECK", {"Ref": "NumberCheck"}),
+    ("CONTINUATION_QUEUE_URL", {"Ref": "ContinuationQueue"}),
+    ("LEASE_SECONDS", {"Ref": "LeaseSeconds"}),
+    ("POWERTOOLS_SERVICE_NAME", "smsdrop"),
+    ("POWERTOOLS_METRICS_NAMESPACE", "smsdrop"),
+    ("POWERTOOLS_LOG_LEVEL", {"Ref": "LogLevel"}),
+    ("GATEWAY_ALLOW_HTTP", "false"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), INGEST_VARIABLES, ids=[name for name, _ in INGEST_VARIABLES])
+def test_the_ingest_function_gets_each_setting_from_the_stack(template, name, value):
+    assert _environment(template, "IngestFunction")[name] == value
+
+
+@pytest.mark.parametrize("name", ["RESULTS_TABLE", "CONTINUATION_QUEUE_URL", "POWERTOOLS_SERVICE_NAME"])
+def test_the_sweep_function_knows_the_table_and_the_queue(template, name):
+    assert _environment(template, "SweepFunction")[name] == _environment(template, "IngestFunction")[name]
+
+
+@pytest.mark.parametrize(
+    ("function", "code_uri"),
+    [("IngestFunction", "functions/ingest/"), ("SweepFunction", "functions/sweep/")],
+    ids=FUNCTIONS,
+)
+def test_both_functions_run_python_311_on_arm64_with_the_layer_and_tracing(template, function, code_uri):
+    props = _props(template["Resources"], function)
+    assert (props["CodeUri"], props["Handler"], props["Runtime"], props["Architectures"]) == (
+        code_uri,
+        "app.handler",
+        "python3.11",
+        ["arm64"],
+    )
+    assert props["Layers"] == [{"Ref": "SmsdropLayer"}]
+    assert template["Globals"]["Function"]["Tracing"] == "Active"
+
+
+def test_the_layer_is_built_by_sam_for_python_311(resources):
+    layer = resources["SmsdropLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/smsdrop/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+
+
+def test_a_long_file_is_continued_through_a_queue_that_outlives_the_function_timeout(resources):
+    ingest = _props(resources, "IngestFunction")
+    queue = _props(resources, "ContinuationQueue")
+    assert ingest["Timeout"] == 900
+    assert queue["VisibilityTimeout"] >= ingest["Timeout"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ContinuationDeadLetterQueue", "Arn"]}
+    assert ingest["Events"]["Continuation"] == {
+        "Type": "SQS",
+        "Properties": {"Queue": {"Fn::GetAtt": ["ContinuationQueue", "Arn"]}, "BatchSize": 1},
+    }
+
+
+def test_failed_async_events_land_in_a_queue_after_two_retries(resources):
+    assert _props(resources, "IngestFunction")["EventInvokeConfig"] == {
+        "MaximumRetryAttempts": 2,
+        "DestinationConfig": {
+            "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}}
+        },
+    }
+
+
+def test_concurrency_and_memory_come_from_parameters(resources):
+    ingest = _props(resources, "IngestFunction")
+    assert ingest["MemorySize"] == {"Ref": "MemorySize"}
+    assert ingest["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+
+
+def test_the_sweep_runs_every_five_minutes(resources):
+    (event,) = _props(resources, "SweepFunction")["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == "rate(5 minutes)"
+
+
+# ---------------------------------------------------------------- parameters, alarms, outputs
+
+PARAMETER_DEFAULTS = [
+    ("GatewayUrl", DEFAULT_GATEWAY_URL),
+    ("NumbersPerCall", 1000),
+    ("InFlightBatches", 4),
+    ("CallsPerSecond", 0),
+    ("TimeMarginMs", 60000),
+    ("ResultTtlDays", 90),
+    ("DefaultRegion", ""),
+    ("NumberCheck", "valid"),
+    ("ReservedConcurrency", 10),
+    ("MemorySize", 512),
+    ("ReportsRetentionDays", 90),
+    ("ExistingSecretArn", ""),
+    ("AlarmEmail", ""),
+]
+
+
+@pytest.mark.parametrize(("name", "default"), PARAMETER_DEFAULTS, ids=[name for name, _ in PARAMETER_DEFAULTS])
+def test_each_parameter_defaults_to_the_documented_value(template, name, default):
+    assert template["Parameters"][name]["Default"] == default
+
+
+def test_numbers_per_call_cannot_exceed_the_api_limit(template):
+    assert template["Parameters"]["NumbersPerCall"]["MaxValue"] == 1000
+
+
+def test_number_check_allows_only_the_two_levels(template):
+    assert template["Parameters"]["NumberCheck"]["AllowedValues"] == ["valid", "possible"]
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        (DEFAULT_GATEWAY_URL, True),
+        ("https://gateway.example.com:8443/sms", True),
+        ("http://api.itniotech.com/sms", False),
+        ("http://host.docker.internal:5000", False),
+        ("HTTP://api.itniotech.com/sms", False),
+        ("ftp://api.itniotech.com/sms", False),
+        ("https://", False),
+        ("https://api.itniotech.com/sms withspace", False),
+        ("", False),
+    ],
+    ids=["default", "https-port", "http", "local-http", "upper-http", "ftp", "bare-scheme", "space", "empty"],
+)
+def test_the_gateway_url_parameter_only_allows_https(template, url, allowed):
+    pattern = template["Parameters"]["GatewayUrl"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, url) is not None) is allowed
+
+
+ALARMS = [
+    (
+        "FailedEventsAlarm",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "QueueName",
+        {"Fn::GetAtt": ["FailedEventsQueue", "QueueName"]},
+    ),
+    (
+        "ContinuationDeadLetterAlarm",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "QueueName",
+        {"Fn::GetAtt": ["ContinuationDeadLetterQueue", "QueueName"]},
+    ),
+    ("JobsStoppedAlarm", "smsdrop", "JobsStopped", "service", "smsdrop"),
+]
+
+
+@pytest.mark.parametrize(("alarm", "namespace", "metric", "dimension", "value"), ALARMS, ids=[row[0] for row in ALARMS])
+def test_each_alarm_fires_on_the_first_occurrence(resources, alarm, namespace, metric, dimension, value):
+    props = _props(resources, alarm)
+    assert (props["Namespace"], props["MetricName"]) == (namespace, metric)
+    assert props["Dimensions"] == [{"Name": dimension, "Value": value}]
+    assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert props["AlarmActions"] == {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}
+
+
+def test_the_alarm_topic_exists_only_with_an_alarm_email(resources):
+    assert resources["AlarmTopic"]["Condition"] == "HasAlarmEmail"
+
+
+@pytest.mark.parametrize(
+    "output", ["BucketName", "TableName", "SecretArn", "ContinuationQueueUrl", "IngestFunctionArn"]
+)
+def test_the_stack_outputs_what_an_operator_needs(template, output):
+    assert "Value" in template["Outputs"][output]
+
+
+def test_samconfig_names_a_lowercase_stack_and_holds_no_account_id():
+    text = (ROOT / "samconfig.toml").read_text()
+    config = tomllib.loads(text)
+    stack = config["default"]["global"]["parameters"]["stack_name"]
+    assert stack == stack.lower()
+    assert re.search(r"\b\d{12}\b", text) is None
+
+
+# ---------------------------------------------------------------- events
+
+
+@pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda path: path.name)
+def test_every_sample_event_is_valid_json(path):
+    assert isinstance(json.loads(path.read_text()), dict)
+
+
+S3_EVENTS = [
+    ("s3-put.json", "incoming/campaign.csv", "incoming/campaign.csv"),
+    ("s3-put-gz.json", "incoming/campaign+2026.csv.gz", "incoming/campaign 2026.csv.gz"),
+]
+
+
+@pytest.mark.parametrize(("name", "raw_key", "key"), S3_EVENTS, ids=[row[0] for row in S3_EVENTS])
+def test_each_s3_event_has_the_shape_s3_sends_and_matches_the_trigger(name, raw_key, key):
+    (record,) = _load_event(name)["Records"]
+    assert (record["eventSource"], record["eventVersion"]) == ("aws:s3", "2.1")
+    assert record["eventName"].startswith("ObjectCreated:")
+    s3 = record["s3"]
+    assert s3["bucket"]["name"] == "smsdrop-local"
+    assert s3["bucket"]["arn"] == "arn:aws:s3:::smsdrop-local"
+    obj = s3["object"]
+    assert obj["key"] == raw_key
+    assert unquote_plus(obj["key"]) == key
+    assert key.startswith("incoming/")
+    assert key.endswith((".csv", ".csv.gz"))
+    assert isinstance(obj["size"], int)
+    assert re.fullmatch(r"[0-9a-f]{32}(-\d+)?", obj["eTag"])
+    assert obj["versionId"]
+    assert re.fullmatch(r"[0-9A-F]{16,}", obj["sequencer"])
+
+
+def test_the_continuation_event_is_an_sqs_record_whose_body_names_the_upload():
+    (record,) = _load_event("continuation.json")["Records"]
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"].startswith("arn:aws:sqs:")
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
+    body = json.loads(record["body"])
+    assert {"job_id", "bucket", "key", "version_id"} <= body.keys()
+    (upload,) = _load_event("s3-put.json")["Records"]
+    assert (body["bucket"], body["key"], body["version_id"]) == (
+        upload["s3"]["bucket"]["name"],
+        unquote_plus(upload["s3"]["object"]["key"]),
+        upload["s3"]["object"]["versionId"],
+    )
+
+
+def test_the_continuation_job_id_is_the_one_the_code_derives_from_the_upload():
+    (record,) = _load_event("continuation.json")["Records"]
+    body = json.loads(record["body"])
+    assert Upload.from_message(body).job_id == body["job_id"]
+
+
+def test_the_sweep_event_is_a_scheduled_eventbridge_event():
+    event = _load_event("sweep.json")
+    assert (event["source"], event["detail-type"], event["detail"]) == ("aws.events", "Scheduled Event", {})
+    (rule,) = event["resources"]
+    assert rule.startswith("arn:aws:events:")
+
+
+def test_env_json_only_overrides_variables_the_template_declares(template):
+    # sam local invoke --env-vars ignores variables the template does not declare for the function.
+    env = _load_event("env.json")
+    assert set(env) <= {"Parameters", *FUNCTIONS}
+    for function in FUNCTIONS:
+        declared = set(_environment(template, function))
+        assert set(env.get(function, {})) <= declared, function
+    everywhere = set.intersection(*(set(_environment(template, function)) for function in FUNCTIONS))
+    assert set(env["Parameters"]) <= everywhere
+
+
+def test_env_json_points_at_a_local_http_gateway_and_allows_it():
+    ingest = _load_event("env.json")["IngestFunction"]
+    assert ingest["GATEWAY_URL"].startswith("http://host.docker.internal:")
+    assert ingest["GATEWAY_ALLOW_HTTP"] == "true"
+    assert all(isinstance(value, str) for value in ingest.values())
