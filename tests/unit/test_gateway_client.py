@@ -1,0 +1,424 @@
+import io
+import json
+import logging
+
+import pytest
+import requests
+from requests.adapters import BaseAdapter
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+
+from smsdrop.credentials import Credentials
+from smsdrop.gateway import UNKNOWN_REASON, GatewayClient, mask, request_body
+from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
+from smsdrop.provider_codes import ProviderCode
+from smsdrop.signing import sign
+
+BASE_URL = "https://api.example.test/sms"
+CREDENTIALS = Credentials(api_key="bDqJFiq9", api_secret="s3cr3t-value", app_id="4luaKsL2")
+
+# The provider's sample request body (sendSms-batch.txt), as printed on its page.
+PROVIDER_SAMPLE = """{
+    "appId": "4luaKsL2",
+    "array": [
+        {
+            "numbers": "91856321412,91856321413",
+            "content": "test message",
+            "senderId": "",
+            "orderId": "56584,56585"
+        },
+        {
+            "numbers": "91856321414",
+            "content": "test message1",
+            "senderId": "",
+            "orderId": "56586"
+        }
+    ]
+}"""
+
+
+def recipient(row, number, order_id, content="test message"):
+    return Recipient(
+        row=row, offset=0, number=number, country_code=91, content=content, sender_id="", order_id=order_id
+    )
+
+
+SAMPLE_ITEMS = (
+    CallItem(
+        "test message",
+        "",
+        (recipient(2, "91856321412", "56584"), recipient(3, "91856321413", "56585")),
+    ),
+    CallItem("test message1", "", (recipient(4, "91856321414", "56586", "test message1"),)),
+)
+ROWS = (2, 3, 4)
+
+
+def accepted(*rows, status="0", fail_array=None, **extra):
+    """The provider's answer accepting the sample rows given."""
+    by_row = {r.row: r for item in SAMPLE_ITEMS for r in item.recipients}
+    array = [{"msgId": f"m{row}", "number": by_row[row].number, "orderId": by_row[row].order_id} for row in rows]
+    answer = {"status": status, "reason": "success", "success": str(len(rows)), "fail": "0", "array": array}
+    if fail_array is not None:
+        answer["failArray"] = fail_array
+    return answer | extra
+
+
+def failure(code, reason="failure"):
+    return {"status": code, "reason": reason, "success": "0", "fail": "0", "array": []}
+
+
+class ScriptedAdapter(BaseAdapter):
+    """Answers each request with the next scripted answer: a JSON dict, (http status, body bytes), or an error."""
+
+    def __init__(self, *answers):
+        super().__init__()
+        self.answers = list(answers)
+        self.requests = []
+        self.timeouts = []
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        self.requests.append(request)
+        self.timeouts.append(timeout)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        http, body = answer if isinstance(answer, tuple) else (200, json.dumps(answer).encode())
+        response = requests.Response()
+        response.status_code = http
+        response.raw = io.BytesIO(body)
+        response.request = request
+        response.url = request.url
+        return response
+
+    def close(self):
+        pass
+
+
+class Clock:
+    def __init__(self, start=1_700_000_000.0):
+        self.now = start
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def make_client(*answers, **options):
+    adapter = ScriptedAdapter(*answers)
+    sleeps = []
+    options = {"sleep": sleeps.append, "clock": Clock(), "jitter": lambda: 1.0, **options}
+    client = GatewayClient(BASE_URL, lambda: CREDENTIALS, adapter=adapter, **options)
+    return client, adapter, sleeps
+
+
+def connect_error():
+    return requests.ConnectionError(MaxRetryError(None, BASE_URL, NewConnectionError(None, "refused")))
+
+
+def every(outcome):
+    return dict.fromkeys(ROWS, outcome)
+
+
+# -- the request --------------------------------------------------------------------------------------
+
+
+def test_the_body_is_the_providers_sample_byte_for_byte_in_compact_form():
+    compact = json.dumps(json.loads(PROVIDER_SAMPLE), separators=(",", ":")).encode()
+    assert request_body("4luaKsL2", SAMPLE_ITEMS) == compact
+
+
+def test_the_body_keeps_non_ascii_content_as_utf8():
+    item = CallItem("नमस्ते €", "Shop", (recipient(2, "919876543210", "a1"),))
+    body = request_body("app", [item])
+    assert "नमस्ते €".encode() in body
+    assert json.loads(body)["array"][0]["senderId"] == "Shop"
+
+
+def test_the_request_is_a_signed_post_to_the_batch_endpoint():
+    client, adapter, _ = make_client(accepted(*ROWS), clock=lambda: 1630468800.7)
+    client.send(SAMPLE_ITEMS)
+    (request,) = adapter.requests
+    assert (request.method, request.url) == ("POST", f"{BASE_URL}/sendSms/batch")
+    assert request.body == request_body("4luaKsL2", SAMPLE_ITEMS)
+    assert {k: request.headers[k] for k in ("Content-Type", "Api-Key", "Timestamp", "Sign")} == {
+        "Content-Type": "application/json;charset=UTF-8",
+        "Api-Key": "bDqJFiq9",
+        "Timestamp": "1630468800",
+        "Sign": sign("bDqJFiq9", "s3cr3t-value", 1630468800),
+    }
+
+
+def test_the_connect_and_read_timeouts_are_passed_on_every_attempt():
+    client, adapter, _ = make_client(connect_error(), accepted(*ROWS), connect_timeout_s=1.5, read_timeout_s=9.0)
+    client.send(SAMPLE_ITEMS)
+    assert adapter.timeouts == [(1.5, 9.0), (1.5, 9.0)]
+
+
+def test_credentials_are_asked_for_on_every_attempt_so_a_rotation_is_used():
+    rotated = iter([CREDENTIALS, Credentials("bDqJFiq9", "rotated", "4luaKsL2")])
+    adapter = ScriptedAdapter(failure("-18"), accepted(*ROWS))
+    client = GatewayClient(BASE_URL, lambda: next(rotated), adapter=adapter, sleep=lambda _: None)
+    client.send(SAMPLE_ITEMS)
+    first, second = (r.headers for r in adapter.requests)
+    assert first["Sign"] == sign("bDqJFiq9", "s3cr3t-value", first["Timestamp"])
+    assert second["Sign"] == sign("bDqJFiq9", "rotated", second["Timestamp"])
+
+
+def test_nothing_is_sent_for_a_call_without_recipients():
+    client, adapter, _ = make_client()
+    assert client.send([]) == {}
+    assert adapter.requests == []
+    assert client.stats.calls == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.itniotech.com/sms", "ftp://api.itniotech.com/sms", "api.itniotech.com/sms"],
+    ids=["http", "ftp", "no-scheme"],
+)
+def test_a_url_that_is_not_https_is_refused(url):
+    with pytest.raises(ValueError, match="must use https"):
+        GatewayClient(url, lambda: CREDENTIALS)
+
+
+def test_plain_http_is_allowed_only_when_asked_for():
+    client = GatewayClient("http://127.0.0.1:9/sms/", lambda: CREDENTIALS, allow_http=True)
+    assert client.url == "http://127.0.0.1:9/sms/sendSms/batch"
+
+
+# -- the answer ---------------------------------------------------------------------------------------
+
+
+def test_each_accepted_number_is_submitted_with_its_msg_id():
+    client, _, _ = make_client(accepted(*ROWS))
+    assert client.send(SAMPLE_ITEMS) == {row: Outcome(Status.SUBMITTED, msg_id=f"m{row}") for row in ROWS}
+
+
+def test_a_partial_success_fails_only_the_numbers_in_fail_array():
+    fail = [{"msgId": "", "number": "91856321413", "reason": "-9 abnormal number"}]
+    client, _, _ = make_client(accepted(2, 4, fail_array=fail, fail="1"))
+    outcomes = client.send(SAMPLE_ITEMS)
+    assert outcomes[3] == Outcome(Status.FAILED, reason="-9 abnormal number", provider_code="-9")
+    assert outcomes[2].status == outcomes[4].status == Status.SUBMITTED
+
+
+def test_a_carrier_reason_in_fail_array_is_kept_as_the_reason():
+    fail = [{"msgId": "", "number": "91856321414", "reason": "DST_MCCMNC_LIMIT"}]
+    client, _, _ = make_client(accepted(2, 3, fail_array=fail))
+    assert client.send(SAMPLE_ITEMS)[4] == Outcome(Status.FAILED, reason="DST_MCCMNC_LIMIT")
+
+
+def test_a_number_in_neither_array_is_failed_as_not_acknowledged():
+    client, _, _ = make_client(accepted(2, 4))
+    assert client.send(SAMPLE_ITEMS)[3] == Outcome(Status.FAILED, reason="not acknowledged")
+
+
+def test_entries_are_matched_by_order_id_before_number():
+    same_number = CallItem("a", "", (recipient(2, "91856321412", "first"), recipient(3, "91856321412", "second")))
+    answer = {
+        "status": "0",
+        "array": [
+            {"msgId": "for-second", "number": "91856321412", "orderId": "second"},
+            {"msgId": "for-first", "number": "91856321412", "orderId": "first"},
+        ],
+    }
+    client, _, _ = make_client(answer)
+    outcomes = client.send([same_number])
+    assert (outcomes[2].msg_id, outcomes[3].msg_id) == ("for-first", "for-second")
+
+
+def test_entries_without_order_id_fall_back_to_the_first_unclaimed_same_number():
+    same_number = CallItem("a", "", (recipient(2, "91856321412", "x"), recipient(3, "91856321412", "y")))
+    answer = {"status": "0", "array": [{"msgId": "one", "number": "91856321412"}], "failArray": []}
+    answer["failArray"] = [{"number": "91856321412", "reason": "-28 limit"}]
+    client, _, _ = make_client(answer)
+    outcomes = client.send([same_number])
+    assert outcomes[2] == Outcome(Status.SUBMITTED, msg_id="one")
+    assert outcomes[3] == Outcome(Status.FAILED, reason="-28 limit", provider_code="-28")
+
+
+def test_accepted_numbers_of_a_failed_status_are_submitted_and_the_call_is_not_resent():
+    client, adapter, _ = make_client(accepted(2, status="-18", reason="busy"))
+    outcomes = client.send(SAMPLE_ITEMS)
+    assert outcomes[2].status == Status.SUBMITTED
+    reason = f"{ProviderCode('-18').message} (provider: busy)"
+    assert outcomes[3] == Outcome(Status.FAILED, reason=reason, provider_code="-18")
+    assert len(adapter.requests) == 1
+
+
+STOP_CODES = ["-1", "-2", "-10", "-13", "-19", "-30", "-31", "-32"]
+REJECT_CODES = ["-3", "-4", "-5", "-6", "-7", "-8", "-9", "-22", "-28"]
+RETRY_CODES = ["-12", "-15", "-16", "-18", "-27"]
+
+
+@pytest.mark.parametrize("code", STOP_CODES, ids=[f"code{c}" for c in STOP_CODES])
+def test_a_stop_code_stops_the_job(code):
+    client, _, _ = make_client(failure(code, "refused"))
+    with pytest.raises(JobStop) as stopped:
+        client.send(SAMPLE_ITEMS)
+    assert stopped.value.code == code
+    assert stopped.value.reason == f"{ProviderCode(code).message} (provider: refused)"
+
+
+@pytest.mark.parametrize("code", REJECT_CODES, ids=[f"code{c}" for c in REJECT_CODES])
+def test_a_reject_code_fails_every_number_of_the_call_with_the_providers_reason(code):
+    client, adapter, _ = make_client(failure(code, "said no"))
+    reason = f"{ProviderCode(code).message} (provider: said no)"
+    assert client.send(SAMPLE_ITEMS) == every(Outcome(Status.FAILED, reason=reason, provider_code=code))
+    assert len(adapter.requests) == 1
+
+
+@pytest.mark.parametrize("code", RETRY_CODES, ids=[f"code{c}" for c in RETRY_CODES])
+def test_a_retry_code_resends_the_call_until_it_is_accepted(code):
+    client, adapter, _ = make_client(failure(code), failure(code), accepted(*ROWS))
+    assert {o.status for o in client.send(SAMPLE_ITEMS).values()} == {Status.SUBMITTED}
+    assert len(adapter.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ((400, b"bad"), Outcome(Status.FAILED, "the gateway refused the request with HTTP 400", "HTTP 400")),
+        ((413, b"big"), Outcome(Status.FAILED, "the gateway refused the request with HTTP 413", "HTTP 413")),
+        ((200, b"<html>ok</html>"), Outcome(Status.UNKNOWN, UNKNOWN_REASON)),
+        ((200, b'["not", "an", "object"]'), Outcome(Status.UNKNOWN, UNKNOWN_REASON)),
+        ((200, b'{"reason": "no status"}'), Outcome(Status.UNKNOWN, UNKNOWN_REASON)),
+        (requests.ReadTimeout("read timed out"), Outcome(Status.UNKNOWN, UNKNOWN_REASON)),
+        (
+            requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))),
+            Outcome(Status.UNKNOWN, UNKNOWN_REASON),
+        ),
+        (requests.exceptions.ChunkedEncodingError("cut"), Outcome(Status.UNKNOWN, UNKNOWN_REASON)),
+    ],
+    ids=[
+        "http-400",
+        "http-413",
+        "non-json-200",
+        "json-not-object",
+        "json-without-status",
+        "read-timeout",
+        "reset-while-reading",
+        "broken-body",
+    ],
+)
+def test_an_answer_that_settles_the_call_at_once(answer, outcome):
+    client, adapter, sleeps = make_client(answer)
+    assert client.send(SAMPLE_ITEMS) == every(outcome)
+    assert (len(adapter.requests), sleeps) == (1, [])
+
+
+@pytest.mark.parametrize("http", [301, 401, 403, 404], ids=["redirect", "401", "403", "404"])
+def test_an_http_status_that_no_call_can_get_past_stops_the_job(http):
+    client, _, _ = make_client((http, b""))
+    with pytest.raises(JobStop, match=f"HTTP {http}.*check GATEWAY_URL"):
+        client.send(SAMPLE_ITEMS)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [(429, b""), (500, b""), (502, b""), (503, b""), (408, b""), connect_error(), requests.ConnectTimeout("slow")],
+    ids=["http-429", "http-500", "http-502", "http-503", "http-408", "connect-refused", "connect-timeout"],
+)
+def test_a_transient_failure_before_acceptance_is_retried(first):
+    client, adapter, sleeps = make_client(first, accepted(*ROWS))
+    assert {o.status for o in client.send(SAMPLE_ITEMS).values()} == {Status.SUBMITTED}
+    assert (len(adapter.requests), sleeps) == (2, [0.5])
+
+
+# -- retries ------------------------------------------------------------------------------------------
+
+
+def test_retries_back_off_exponentially_with_full_jitter():
+    client, _, sleeps = make_client(*[failure("-18")] * 4, accepted(*ROWS), jitter=lambda: 0.5)
+    client.send(SAMPLE_ITEMS)
+    assert sleeps == [0.25, 0.5, 1.0, 2.0]
+
+
+def test_the_backoff_is_capped():
+    client, _, sleeps = make_client(
+        *[(503, b"")] * 6, max_attempts=6, backoff_base_s=1.0, backoff_max_s=3.0, jitter=lambda: 1.0
+    )
+    client.send(SAMPLE_ITEMS)
+    assert sleeps == [1.0, 2.0, 3.0, 3.0, 3.0]
+
+
+def test_when_attempts_run_out_every_number_fails_with_the_last_code():
+    client, adapter, _ = make_client(failure("-15"), failure("-18", "busy"), max_attempts=2)
+    reason = f"gave up after 2 attempts: -18 {ProviderCode('-18').message} (provider: busy)"
+    assert client.send(SAMPLE_ITEMS) == every(Outcome(Status.FAILED, reason=reason, provider_code="-18"))
+    assert len(adapter.requests) == 2
+
+
+def test_connect_errors_that_never_end_fail_the_numbers_without_a_provider_code():
+    client, _, _ = make_client(*[connect_error()] * 3, max_attempts=3)
+    reason = "gave up after 3 attempts: could not connect to the gateway (ConnectionError)"
+    assert client.send(SAMPLE_ITEMS) == every(Outcome(Status.FAILED, reason=reason))
+
+
+def test_an_expired_timestamp_is_re_signed_and_resent_at_once():
+    client, adapter, sleeps = make_client(failure("-16"), accepted(*ROWS))
+    client.send(SAMPLE_ITEMS)
+    first, second = (r.headers for r in adapter.requests)
+    assert sleeps == []
+    assert int(second["Timestamp"]) > int(first["Timestamp"])
+    assert second["Sign"] == sign("bDqJFiq9", "s3cr3t-value", second["Timestamp"]) != first["Sign"]
+
+
+def test_an_expired_timestamp_is_retried_only_up_to_max_attempts():
+    client, adapter, _ = make_client(*[failure("-16")] * 3, max_attempts=3)
+    assert {o.provider_code for o in client.send(SAMPLE_ITEMS).values()} == {"-16"}
+    assert len(adapter.requests) == 3
+
+
+def test_stats_count_calls_attempts_retries_and_numbers():
+    client, _, _ = make_client(failure("-18"), accepted(*ROWS), requests.ReadTimeout())
+    client.send(SAMPLE_ITEMS)
+    client.send(SAMPLE_ITEMS[1:])
+    stats = client.stats
+    assert (stats.calls, stats.attempts, stats.retries, stats.numbers) == (2, 3, 1, 4)
+
+
+# -- what is never shown ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("abnormal number 91856321412", "abnormal number ****1412"),
+        ("code -9 for 123456 only", "code -9 for 123456 only"),
+        ("91856321412,919876543210", "****1412,****3210"),
+    ],
+    ids=["phone-number", "short-digits-kept", "several"],
+)
+def test_mask_keeps_the_last_four_digits_of_a_phone_number(text, expected):
+    assert mask(text) == expected
+
+
+def test_an_undocumented_code_is_logged_and_rejected_with_the_number_masked(caplog):
+    client, _, _ = make_client(failure("-77", "number 91856321412 blocked"))
+    with caplog.at_level(logging.DEBUG, logger="smsdrop.gateway"):
+        outcomes = client.send(SAMPLE_ITEMS)
+    assert outcomes == every(Outcome(Status.FAILED, reason="number ****1412 blocked", provider_code="-77"))
+    (record,) = caplog.records
+    assert (record.code, record.reason) == ("-77", "number ****1412 blocked")
+
+
+def test_a_job_stop_never_carries_a_full_number():
+    client, _, _ = make_client(failure("-1", "bad key for 91856321412"))
+    with pytest.raises(JobStop) as stopped:
+        client.send(SAMPLE_ITEMS)
+    assert "91856321412" not in str(stopped.value)
+    assert "****1412" in str(stopped.value)
+
+
+def test_logs_of_retries_and_ambiguous_calls_show_no_secret_sign_or_number(caplog):
+    client, adapter, _ = make_client(
+        failure("-18", "busy 91856321413"), (503, b""), connect_error(), requests.ReadTimeout()
+    )
+    with caplog.at_level(logging.DEBUG):
+        client.send(SAMPLE_ITEMS)
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    signs = {r.headers["Sign"] for r in adapter.requests}
+    forbidden = {"s3cr3t-value", "91856321412", "91856321413", "91856321414", *signs}
+    assert len(caplog.records) >= 4
+    assert not [text for text in forbidden if text in logged]
