@@ -1,0 +1,124 @@
+"""Why a row or a whole file is refused, in words a person can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+
+
+class Rejection(StrEnum):
+    """Every reason a single row is not sent. The value is the code recorded with the row."""
+
+    NOT_TEXT = "NOT_TEXT"
+    FIELD_COUNT = "FIELD_COUNT"
+    NUMBER_EMPTY = "NUMBER_EMPTY"
+    NUMBER_LETTERS = "NUMBER_LETTERS"
+    NUMBER_SCIENTIFIC = "NUMBER_SCIENTIFIC"
+    NUMBER_CHARACTERS = "NUMBER_CHARACTERS"
+    NUMBER_TOO_SHORT_ANY = "NUMBER_TOO_SHORT_ANY"
+    NUMBER_TOO_LONG_ANY = "NUMBER_TOO_LONG_ANY"
+    NUMBER_COUNTRY_UNKNOWN = "NUMBER_COUNTRY_UNKNOWN"
+    NUMBER_TOO_SHORT = "NUMBER_TOO_SHORT"
+    NUMBER_TOO_LONG = "NUMBER_TOO_LONG"
+    NUMBER_LENGTH = "NUMBER_LENGTH"
+    NUMBER_LOCAL_ONLY = "NUMBER_LOCAL_ONLY"
+    NUMBER_INVALID = "NUMBER_INVALID"
+    CONTENT_EMPTY = "CONTENT_EMPTY"
+    CONTENT_TOO_LONG = "CONTENT_TOO_LONG"
+    SENDER_TOO_LONG = "SENDER_TOO_LONG"
+    ORDER_ID_TOO_LONG = "ORDER_ID_TOO_LONG"
+    ORDER_ID_COMMA = "ORDER_ID_COMMA"
+    ORDER_ID_REPEATED = "ORDER_ID_REPEATED"
+    DUPLICATE = "DUPLICATE"
+
+    def reason(self, **details: object) -> str:
+        """The message for this rejection, with `details` (lengths, rows, country codes) filled in."""
+        return _ROW_MESSAGES[self].format(**details)
+
+
+_ROW_MESSAGES: dict[Rejection, str] = {
+    Rejection.NOT_TEXT: "row is not UTF-8 text: save the file as CSV UTF-8",
+    Rejection.FIELD_COUNT: "row has {found} fields, header has {expected}",
+    Rejection.NUMBER_EMPTY: "number is empty",
+    Rejection.NUMBER_LETTERS: "number contains letters",
+    Rejection.NUMBER_SCIENTIFIC: (
+        "number was turned into scientific notation (like 9.18563E+10) by a spreadsheet: "
+        "format the column as text and export again"
+    ),
+    Rejection.NUMBER_CHARACTERS: (
+        "number contains {characters}: only digits, spaces, dashes, dots, brackets and a leading + or 00 are allowed"
+    ),
+    Rejection.NUMBER_TOO_SHORT_ANY: "number is too short for any country",
+    Rejection.NUMBER_TOO_LONG_ANY: "number is too long for any country",
+    Rejection.NUMBER_COUNTRY_UNKNOWN: (
+        "number does not start with a known country code: write it as + country code and number"
+    ),
+    Rejection.NUMBER_TOO_SHORT: "too short for +{country_code}",
+    Rejection.NUMBER_TOO_LONG: "too long for +{country_code}",
+    Rejection.NUMBER_LENGTH: "no number of +{country_code} has {digits} digits",
+    Rejection.NUMBER_LOCAL_ONLY: "too short for +{country_code}: the area code seems to be missing",
+    Rejection.NUMBER_INVALID: "not a valid number for +{country_code}",
+    Rejection.CONTENT_EMPTY: "content is empty",
+    Rejection.CONTENT_TOO_LONG: "content is {length} characters, limit {limit}",
+    Rejection.SENDER_TOO_LONG: "senderId is {length} characters, limit {limit}",
+    Rejection.ORDER_ID_TOO_LONG: "orderId is {length} characters, limit {limit}",
+    Rejection.ORDER_ID_COMMA: "orderId contains a comma, which the API uses to separate orderIds",
+    Rejection.ORDER_ID_REPEATED: "orderId {order_id!r} repeats row {row}",
+    Rejection.DUPLICATE: "duplicate of row {row}: same number and content",
+}
+
+
+class Rejected(ValueError):  # noqa: N818 - a verdict on a row, not an error of ours
+    """A row cannot be sent: the rejection, and its reason with the details filled in."""
+
+    def __init__(self, rejection: Rejection, **details: object) -> None:
+        self.rejection = rejection
+        self.reason = rejection.reason(**details)
+        super().__init__(self.reason)
+
+
+class FileProblem(StrEnum):
+    """Every reason a whole file is refused. The value is the code recorded with the job."""
+
+    EMPTY = "EMPTY"
+    BINARY = "BINARY"
+    NOT_UTF8 = "NOT_UTF8"
+    NOT_GZIP = "NOT_GZIP"
+    NO_HEADER = "NO_HEADER"
+    HEADER_ONLY = "HEADER_ONLY"
+    NO_NUMBER_COLUMN = "NO_NUMBER_COLUMN"
+    NO_CONTENT_COLUMN = "NO_CONTENT_COLUMN"
+    DUPLICATE_COLUMN = "DUPLICATE_COLUMN"
+    EMPTY_COLUMN_NAME = "EMPTY_COLUMN_NAME"
+    LINE_TOO_LONG = "LINE_TOO_LONG"
+    UNCLOSED_QUOTE = "UNCLOSED_QUOTE"
+
+    def reason(self, **details: object) -> str:
+        """The message for this problem, with `details` filled in."""
+        return _FILE_MESSAGES[self].format(**details)
+
+
+_FILE_MESSAGES: dict[FileProblem, str] = {
+    FileProblem.EMPTY: "the file is empty",
+    FileProblem.BINARY: "the file contains NUL bytes, so it is not CSV text (is it a spreadsheet?)",
+    FileProblem.NOT_UTF8: "the file is not UTF-8 text (byte {offset} is invalid): save it as CSV UTF-8",
+    FileProblem.NOT_GZIP: "the file is not valid gzip data ({detail})",
+    FileProblem.NO_HEADER: "the first line is empty: the file must start with a header row",
+    FileProblem.HEADER_ONLY: "the file has a header but no rows",
+    FileProblem.NO_NUMBER_COLUMN: "no number column (named number, phone, mobile, msisdn or numbers)",
+    FileProblem.NO_CONTENT_COLUMN: "no content column (named content, message, text or body)",
+    FileProblem.DUPLICATE_COLUMN: "columns {first!r} and {second!r} both name the {field}",
+    FileProblem.EMPTY_COLUMN_NAME: "column {position} has no name",
+    FileProblem.LINE_TOO_LONG: "the line at byte {offset} is longer than {limit} bytes: is this a CSV file?",
+    FileProblem.UNCLOSED_QUOTE: "a quoted field in row {row} never closes",
+}
+
+
+class FileRefused(Exception):  # noqa: N818 - a verdict on the file, not an error of ours
+    """The whole file cannot be sent. The message names the problem and the columns found, if any."""
+
+    def __init__(self, problem: FileProblem, columns: Sequence[str] = (), **details: object) -> None:
+        found = f"; columns found: {', '.join(map(repr, columns))}" if columns else ""
+        super().__init__(problem.reason(**details) + found)
+        self.problem = problem
+        self.columns = tuple(columns)
