@@ -13,4 +13,4 @@ os.environ.update(
     }
 )
 
-pytest_plugins = ["tests.fixtures.aws", "tests.fixtures.gateway"]
+pytest_plugins = ["tests.fixtures.aws", "tests.fixtures.gateway", "tests.fixtures.jobs"]

@@ -112,6 +112,10 @@ class JobStore:
         names = {f"#b{i}": b for i, b in enumerate(batches)}
         self._guarded(job_id, owner, "REMOVE " + ", ".join(f"in_flight.{n}" for n in names), {}, names)
 
+    def renew(self, job_id: str, owner: str, lease_until: float) -> None:
+        """Extend the lease; raises LeaseLost if another invocation holds the job now."""
+        self._guarded(job_id, owner, "SET lease_expires = :exp", {":exp": int(lease_until)}, {})
+
     def complete(
         self,
         job_id: str,

@@ -1,9 +1,16 @@
-"""Per-number result items: written once each, guarded so a replay can never overwrite or duplicate a row."""
+"""Per-number result items: one per data row, written in batches, or one by one under a condition.
+
+The job runner writes a batch's items with BatchWriteItem only right after renewing its lease, so no other
+invocation can be writing those rows; rows that another invocation may have touched (recovery after a
+crash, or after losing the lease) go through `write_once`, whose `attribute_not_exists` condition means a
+replay can never overwrite an item or create a second one.
+"""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +20,11 @@ from botocore.exceptions import ClientError
 from smsdrop.models import Outcome, Recipient, Row, Status
 
 ROW_PREFIX = "N#"
+BATCH_WRITE_LIMIT = 25
+
+
+class ResultsNotWritten(Exception):  # noqa: N818 - what happened, said plainly
+    """DynamoDB kept some items unprocessed after every retry: the run must fail loudly, not drop them."""
 
 
 def row_key(row: int) -> str:
@@ -32,16 +44,45 @@ class Result:
 class ResultWriter:
     """Writes per-number items with `attribute_not_exists`, several at once; reads back what a job has."""
 
-    def __init__(self, dynamodb: Any, table: str, ttl_days: int, threads: int = 16) -> None:
+    def __init__(
+        self,
+        dynamodb: Any,
+        table: str,
+        ttl_days: int,
+        threads: int = 16,
+        attempts: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._db = dynamodb
         self._table = table
         self._ttl_s = ttl_days * 86_400
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="results")
+        self._attempts = attempts
+        self._sleep = sleep
 
     def write(self, job_id: str, results: Sequence[Result], now: float) -> dict[int, Status]:
-        """Record each result; a row that already has an item keeps it. Returns every row's status as stored."""
+        """Record rows nobody else is writing, 25 to a request, retrying unprocessed items; raise if any stay."""
+        requests = [
+            [{"PutRequest": {"Item": self._item(job_id, r, int(now))}} for r in chunk]
+            for chunk in _chunks(results, BATCH_WRITE_LIMIT)
+        ]
+        for _ in self._pool.map(self._batch_write, requests):
+            pass
+        return {r.row.row: r.outcome.status for r in results}
+
+    def write_once(self, job_id: str, results: Sequence[Result], now: float) -> dict[int, Status]:
+        """Record each result unless its row already has an item, which it keeps. Returns each row's status."""
         stored = self._pool.map(lambda r: self._put(job_id, r, int(now)), results)
         return dict(zip((r.row.row for r in results), stored, strict=True))
+
+    def _batch_write(self, puts: list[dict[str, Any]]) -> None:
+        pending = {self._table: puts}
+        for attempt in range(self._attempts):
+            pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                return
+            self._sleep(min(2.0, 0.05 * 2**attempt))
+        raise ResultsNotWritten(f"{len(pending[self._table])} result items unprocessed after {self._attempts} tries")
 
     def statuses(self, job_id: str, after_row: int = 0) -> Iterator[tuple[int, Status]]:
         """Every recorded row after `after_row` with its status, in row order (paginated, never all in memory)."""
@@ -113,3 +154,7 @@ class ResultWriter:
         if outcome.msg_id:
             item["msg_id"] = {"S": outcome.msg_id}
         return item
+
+
+def _chunks(results: Sequence[Result], size: int) -> Iterator[Sequence[Result]]:
+    return (results[i : i + size] for i in range(0, len(results), size))
