@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -32,9 +34,9 @@ class LocalAws:
     endpoint: str
     names: Names
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Config | None = None) -> Any:
         """A boto3 client for `service` pointed at the moto server."""
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_key_args())
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, config=config, **_key_args())
 
     def resource(self, service: str) -> Any:
         """A boto3 resource for `service` pointed at the moto server."""
@@ -54,6 +56,7 @@ def moto_server() -> Iterator[str]:
     """Start moto in server mode on a free 127.0.0.1 port; yield its endpoint URL."""
     for key, value in TEST_CREDENTIALS.items():
         os.environ.setdefault(key, value)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request would swamp the output
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

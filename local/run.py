@@ -1,0 +1,173 @@
+"""Run smsdrop on a laptop: moto server + the gateway simulator, the real handler, real S3 and SQS events.
+
+python -m local.run PATH [--json] [--numbers-per-call N] [--in-flight N] [--latency-ms N]
+                         [--error-rate X] [--stall-rate X] [--balance N] [--remaining-ms N]
+                         [--gateway-url URL --allow-http]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from local.aws import LocalAws, create_stack, moto_server
+from local.gateway_sim import Faults, GatewaySimulator
+from local.invoke import Invoker
+from local.summary import Summary, read_summary
+
+SIM_CREDENTIALS = {"apiKey": "local-key", "apiSecret": "local-secret", "appId": "local-app"}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the command line asked for."""
+
+    path: Path
+    as_json: bool = False
+    numbers_per_call: int = 1000
+    in_flight: int = 4
+    latency_ms: int = 20
+    error_rate: float = 0.0
+    stall_rate: float = 0.0
+    balance: int | None = None
+    remaining_ms: int = 900_000
+    gateway_url: str | None = None
+    allow_http: bool = False
+    default_region: str = ""
+    read_timeout_s: float = 2.0
+    log_file: Path | None = None
+
+
+def parse(argv: Sequence[str]) -> Options:
+    """Options from the command line."""
+    p = argparse.ArgumentParser(prog="python -m local.run", description=__doc__.split("\n")[0])
+    p.add_argument("path", type=Path, help="the CSV (or .csv.gz) to send")
+    p.add_argument("--json", dest="as_json", action="store_true", help="print one JSON object at the end")
+    p.add_argument("--numbers-per-call", type=int, default=1000)
+    p.add_argument("--in-flight", type=int, default=4, help="batches in flight at once")
+    p.add_argument("--latency-ms", type=int, default=20, help="simulated gateway latency")
+    p.add_argument("--error-rate", type=float, default=0.0, help="fraction of calls answered HTTP 500")
+    p.add_argument("--stall-rate", type=float, default=0.0, help="fraction of calls accepted then stalled")
+    p.add_argument("--balance", type=int, default=None, help="numbers the simulated account can pay for")
+    p.add_argument("--remaining-ms", type=int, default=900_000, help="time budget of each invocation")
+    p.add_argument("--gateway-url", default=None, help="a real gateway speaking the provider's API")
+    p.add_argument("--allow-http", action="store_true", help="allow a plain-http --gateway-url")
+    p.add_argument("--default-region", default="", help="region for national numbers, e.g. IN")
+    p.add_argument("--read-timeout-s", type=float, default=2.0, help="gateway read timeout")
+    p.add_argument("--log-file", type=Path, default=None, help="where the function's JSON logs go")
+    return Options(**vars(p.parse_args(argv)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one file end to end and print its summary; exit 0 when the job finished (completed or stopped)."""
+    options = parse(sys.argv[1:] if argv is None else argv)
+    if not options.path.is_file():
+        print(f"no such file: {options.path}", file=sys.stderr)
+        return 2
+    summary = run(options)
+    print(json.dumps(summary.as_json()) if options.as_json else summary.as_text())
+    return 0 if summary.state in ("COMPLETED", "STOPPED") else 1
+
+
+def run(options: Options) -> Summary:
+    """Start the local stack, upload the file, invoke the handler until the job ends, and summarise it."""
+    with ExitStack() as stack:
+        endpoint = stack.enter_context(moto_server())
+        simulator = None if options.gateway_url else stack.enter_context(_simulator(options))
+        credentials = _credentials(options)
+        aws = create_stack(endpoint, secret_value=json.dumps(credentials))
+        logs = stack.enter_context(_log_stream(options.log_file))
+        gateway_url = options.gateway_url or simulator.base_url  # type: ignore[union-attr]
+        stack.enter_context(_environment(aws, options, gateway_url))
+        started = time.monotonic()
+        with redirect_stdout(logs):
+            invoker = Invoker(aws, options.remaining_ms, progress=not options.as_json)
+            upload = invoker.upload(options.path)
+            invocations = invoker.run_to_end(upload)
+        return read_summary(aws, upload, invocations, time.monotonic() - started, simulator)
+
+
+def _credentials(options: Options) -> dict[str, str]:
+    if not options.gateway_url:
+        return SIM_CREDENTIALS
+    names = {"apiKey": "SMSDROP_API_KEY", "apiSecret": "SMSDROP_API_SECRET", "appId": "SMSDROP_APP_ID"}
+    missing = [env for env in names.values() if not os.environ.get(env)]
+    if missing:
+        raise SystemExit(f"--gateway-url needs credentials in {', '.join(missing)}")
+    return {field: os.environ[env] for field, env in names.items()}
+
+
+@contextmanager
+def _simulator(options: Options) -> Iterator[GatewaySimulator]:
+    faults = Faults(
+        latency_ms=options.latency_ms,
+        http_500_rate=options.error_rate,
+        stall_rate=options.stall_rate,
+        stall_s=options.read_timeout_s + 1.0,
+        balance=options.balance,
+    )
+    sim = GatewaySimulator(
+        api_key=SIM_CREDENTIALS["apiKey"],
+        api_secret=SIM_CREDENTIALS["apiSecret"],
+        app_id=SIM_CREDENTIALS["appId"],
+        faults=faults,
+    )
+    with sim:
+        yield sim
+
+
+@contextmanager
+def _log_stream(path: Path | None) -> Iterator[TextIO]:
+    """Where the function's stdout (JSON logs, metrics) goes: a file, or nowhere."""
+    if path is None:
+        yield _DEVNULL
+        return
+    with path.open("w") as stream:
+        yield stream
+
+
+_DEVNULL = open(os.devnull, "w")  # noqa: SIM115 - the handler's logger keeps it for the whole process
+
+
+@contextmanager
+def _environment(aws: LocalAws, options: Options, gateway_url: str) -> Iterator[None]:
+    """The function's environment, as template.yaml sets it, pointed at the local stack."""
+    queue_url = aws.client("sqs").get_queue_url(QueueName=aws.names.queue)["QueueUrl"]
+    env = aws.env() | {
+        "RESULTS_TABLE": aws.names.table,
+        "GATEWAY_SECRET_ID": aws.names.secret,
+        "GATEWAY_URL": gateway_url,
+        "GATEWAY_ALLOW_HTTP": str(options.allow_http or not options.gateway_url).lower(),
+        "GATEWAY_READ_TIMEOUT_S": str(options.read_timeout_s),
+        "NUMBERS_PER_CALL": str(options.numbers_per_call),
+        "IN_FLIGHT_BATCHES": str(options.in_flight),
+        "TIME_MARGIN_MS": str(min(60_000, options.remaining_ms // 4)),
+        "DEFAULT_REGION": options.default_region,
+        "CONTINUATION_QUEUE_URL": queue_url,
+        "LEASE_SECONDS": "60",
+        "POWERTOOLS_SERVICE_NAME": "smsdrop",
+        "POWERTOOLS_METRICS_NAMESPACE": "smsdrop",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""What a local run prints: the job's counts, stop reason, first rejected rows, and the simulator's audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from local.aws import LocalAws
+from local.gateway_sim import GatewaySimulator
+from smsdrop.masking import mask_number
+from smsdrop.models import Status
+from smsdrop.uploads import Upload
+
+_plain = TypeDeserializer().deserialize
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A finished (or refused) local run."""
+
+    job_id: str
+    state: str
+    rows: int
+    counts: dict[str, int]
+    stop_reason: str
+    error: str
+    invocations: int
+    duration_s: float
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
+    simulator: dict[str, int] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The `--json` object."""
+        return {
+            "job_id": self.job_id,
+            "state": self.state,
+            "rows": self.rows,
+            "counts": {s.value: self.counts.get(s.value, 0) for s in Status},
+            "stop_reason": self.stop_reason or None,
+            "error": self.error or None,
+            "invocations": self.invocations,
+            "duration_s": round(self.duration_s, 3),
+            "simulator": self.simulator,
+        }
+
+    def as_text(self) -> str:
+        """A summary a person reads."""
+        lines = [
+            f"job {self.job_id}: {self.state} in {self.duration_s:.1f} s over {self.invocations} invocation(s)",
+            f"rows: {self.rows}   " + "   ".join(f"{s.value}: {self.counts.get(s.value, 0)}" for s in Status),
+        ]
+        if self.error:
+            lines.append(f"error: {self.error}")
+        if self.stop_reason:
+            lines.append(f"stopped: {self.stop_reason}")
+        if self.rejected:
+            lines.append("first rejected rows:")
+            lines += [f"  row {row:>6}  {number:<10}  {reason}" for row, number, reason in self.rejected]
+        if self.simulator is not None:
+            lines.append(
+                f"gateway simulator: {self.simulator['accepted']} numbers accepted, "
+                f"{self.simulator['duplicates']} sent twice"
+            )
+        return "\n".join(lines)
+
+
+def read_summary(
+    aws: LocalAws, upload: Upload, invocations: int, duration_s: float, simulator: GatewaySimulator | None
+) -> Summary:
+    """Read the job item and its first rejected rows back from the table."""
+    dynamodb = aws.client("dynamodb")
+    key = {"job_id": {"S": upload.job_id}, "rec": {"S": "JOB"}}
+    job = {k: _plain(v) for k, v in dynamodb.get_item(TableName=aws.names.table, Key=key)["Item"].items()}
+    return Summary(
+        job_id=upload.job_id,
+        state=job["state"],
+        rows=int(job.get("rows", 0)),
+        counts={k: int(v) for k, v in job.get("counts", {}).items()},
+        stop_reason=job.get("stop_reason", ""),
+        error=job.get("error", ""),
+        invocations=invocations,
+        duration_s=duration_s,
+        rejected=_first_rejected(dynamodb, aws.names.table, upload.job_id),
+        simulator=_audit(simulator),
+    )
+
+
+def _first_rejected(dynamodb: Any, table: str, job_id: str, limit: int = 5) -> list[tuple[int, str, str]]:
+    found: list[tuple[int, str, str]] = []
+    pages = dynamodb.get_paginator("query").paginate(
+        TableName=table,
+        KeyConditionExpression="job_id = :j AND begins_with(rec, :n)",
+        FilterExpression="#s = :rejected",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":j": {"S": job_id}, ":n": {"S": "N#"}, ":rejected": {"S": "REJECTED"}},
+    )
+    for page in pages:
+        for item in page["Items"]:
+            found.append((int(item["row"]["N"]), mask_number(item["number"]["S"]), item["reason"]["S"]))
+            if len(found) == limit:
+                return found
+    return found
+
+
+def _audit(simulator: GatewaySimulator | None) -> dict[str, int] | None:
+    if simulator is None:
+        return None
+    audit = simulator.audit()
+    return {"accepted": len(audit.accepted), "duplicates": audit.duplicate_order_ids + audit.duplicate_numbers}

@@ -1,0 +1,60 @@
+"""`python -m local.run` in a real subprocess: moto server, the simulator and the real handler."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from local import ROOT
+
+CAMPAIGN = ROOT / "examples" / "campaign.csv"
+
+
+def local_run(*args):
+    done = subprocess.run(
+        [sys.executable, "-m", "local.run", str(CAMPAIGN), "--json", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def campaign_summary():
+    return local_run("--latency-ms", "5")
+
+
+def test_the_json_summary_has_every_documented_field(campaign_summary):
+    assert set(campaign_summary) >= {"job_id", "state", "rows", "counts", "stop_reason", "invocations", "simulator"}
+    assert set(campaign_summary["counts"]) == {"SUBMITTED", "REJECTED", "FAILED", "UNKNOWN"}
+    assert set(campaign_summary["simulator"]) == {"accepted", "duplicates"}
+
+
+def test_the_example_campaign_completes_with_every_row_accounted_for(campaign_summary):
+    assert campaign_summary["state"] == "COMPLETED"
+    assert campaign_summary["rows"] == 329
+    assert sum(campaign_summary["counts"].values()) == 329
+    assert campaign_summary["counts"]["REJECTED"] >= 9
+    assert campaign_summary["simulator"]["accepted"] == campaign_summary["counts"]["SUBMITTED"]
+    assert campaign_summary["simulator"]["duplicates"] == 0
+
+
+def test_a_short_time_budget_finishes_across_continuations():
+    summary = local_run("--numbers-per-call", "20", "--remaining-ms", "400", "--latency-ms", "30")
+    assert summary["state"] == "COMPLETED"
+    assert summary["invocations"] > 1
+    assert sum(summary["counts"].values()) == 329
+    assert summary["simulator"]["duplicates"] == 0
+
+
+def test_running_out_of_balance_stops_the_job_with_the_reason():
+    summary = local_run("--numbers-per-call", "50", "--in-flight", "1", "--balance", "100")
+    assert summary["state"] == "STOPPED"
+    assert summary["stop_reason"].startswith("-10")
+    assert summary["counts"]["SUBMITTED"] == summary["simulator"]["accepted"] <= 100
+    assert sum(summary["counts"].values()) == 329
