@@ -8,7 +8,7 @@ from requests.adapters import BaseAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from smsdrop.credentials import Credentials
-from smsdrop.gateway import UNKNOWN_REASON, GatewayClient, mask, request_body
+from smsdrop.gateway import UNKNOWN_REASON, GatewayClient, request_body
 from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
 from smsdrop.provider_codes import ProviderCode
 from smsdrop.signing import sign
@@ -379,19 +379,6 @@ def test_stats_count_calls_attempts_retries_and_numbers():
 
 
 # -- what is never shown ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("abnormal number 91856321412", "abnormal number ****1412"),
-        ("code -9 for 123456 only", "code -9 for 123456 only"),
-        ("91856321412,919876543210", "****1412,****3210"),
-    ],
-    ids=["phone-number", "short-digits-kept", "several"],
-)
-def test_mask_keeps_the_last_four_digits_of_a_phone_number(text, expected):
-    assert mask(text) == expected
 
 
 def test_an_undocumented_code_is_logged_and_rejected_with_the_number_masked(caplog):

@@ -20,6 +20,7 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from smsdrop.credentials import Credentials
+from smsdrop.masking import mask_digits
 from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
 from smsdrop.provider_codes import SUCCESS, Action, ProviderCode, classify
 from smsdrop.signing import signed_headers
@@ -30,7 +31,6 @@ UNKNOWN_REASON = "request may have reached the provider; not resent"
 NOT_ACKNOWLEDGED = "not acknowledged"
 _RETRY_HTTP = frozenset({408, 429})
 _REJECT_HTTP = frozenset({400, 413})
-_LONG_DIGITS = re.compile(r"\d{7,}")
 _LEADING_CODE = re.compile(r"\s*(-\d+)\b")
 _STATUS = re.compile(r"-?\d+")
 
@@ -50,11 +50,6 @@ def request_body(app_id: str, items: Sequence[CallItem]) -> bytes:
         ],
     }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def mask(text: str) -> str:
-    """`text` with every run of 7+ digits (a phone number) cut to its last 4: "****1412"."""
-    return _LONG_DIGITS.sub(lambda m: "****" + m.group()[-4:], text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +207,7 @@ class GatewayClient:
         if answer is None or not _STATUS.fullmatch(status):
             logger.warning("gateway answer unreadable: not resent", extra={"numbers": len(recipients)})
             return _all(recipients, Outcome(Status.UNKNOWN, reason=UNKNOWN_REASON))
-        provider_reason = mask(str(answer.get("reason", "")))
+        provider_reason = mask_digits(str(answer.get("reason", "")))
         accepted = _entries(answer.get("array"))
         if status == SUCCESS:
             return _resolve(recipients, answer, Outcome(Status.FAILED, reason=NOT_ACKNOWLEDGED))
@@ -271,7 +266,7 @@ def _resolve(recipients: Sequence[Recipient], answer: Mapping[str, Any], missing
             outcomes[row] = Outcome(Status.SUBMITTED, msg_id=str(entry.get("msgId") or "") or None)
     for entry in _entries(answer.get("failArray")):
         if (row := claims.take(entry)) is not None:
-            reason = mask(str(entry.get("reason", ""))) or missing.reason
+            reason = mask_digits(str(entry.get("reason", ""))) or missing.reason
             code = m.group(1) if (m := _LEADING_CODE.match(reason)) else missing.provider_code
             outcomes[row] = Outcome(Status.FAILED, reason=reason, provider_code=code)
     return {r.row: outcomes.get(r.row, missing) for r in recipients}
