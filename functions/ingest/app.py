@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -53,6 +54,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for upload in uploads_in(event):
         if not upload.is_job:
             logger.info("Ignored: not a .csv or .csv.gz under incoming/", extra={"key": upload.key})
+            metrics.add_metric(name="UploadsIgnored", unit=MetricUnit.Count, value=1)
             continue
         logger.set_correlation_id(upload.job_id)
         runs.append(asdict(runner().run(upload, context.get_remaining_time_in_millis)))

@@ -75,10 +75,11 @@ def build_runner(settings: Settings, clients: Clients, clock: Callable[[], float
     )
 
 
-def build_sweep(settings: Settings, clients: Clients) -> Sweep:
+def build_sweep(settings: Settings, clients: Clients, clock: Callable[[], float] = time.time) -> Sweep:
     """The recovery sweep with its real adapters."""
     return Sweep(
         clients.dynamodb,
         settings.results_table,
         QueueContinuation(clients.sqs, settings.continuation_queue_url),
+        clock=clock,
     )
