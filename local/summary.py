@@ -10,7 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from local.aws import LocalAws
 from local.gateway_sim import GatewaySimulator
 from smsdrop.masking import mask_number
-from smsdrop.models import Status
+from smsdrop.models import SEND_STATUSES, Status
 from smsdrop.uploads import Upload
 
 _plain = TypeDeserializer().deserialize
@@ -31,13 +31,18 @@ class Summary:
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
     simulator: dict[str, int] | None = None
 
+    @property
+    def _statuses(self) -> list[Status]:
+        """The four outcomes of a send, and any other status this job has (VALIDATED in a dry run...)."""
+        return [*SEND_STATUSES, *(s for s in Status if s not in SEND_STATUSES and self.counts.get(s.value))]
+
     def as_json(self) -> dict[str, Any]:
         """The `--json` object."""
         return {
             "job_id": self.job_id,
             "state": self.state,
             "rows": self.rows,
-            "counts": {s.value: self.counts.get(s.value, 0) for s in Status},
+            "counts": {s.value: self.counts.get(s.value, 0) for s in self._statuses},
             "stop_reason": self.stop_reason or None,
             "error": self.error or None,
             "invocations": self.invocations,
@@ -49,7 +54,7 @@ class Summary:
         """A summary a person reads."""
         lines = [
             f"job {self.job_id}: {self.state} in {self.duration_s:.1f} s over {self.invocations} invocation(s)",
-            f"rows: {self.rows}   " + "   ".join(f"{s.value}: {self.counts.get(s.value, 0)}" for s in Status),
+            f"rows: {self.rows}   " + "   ".join(f"{s.value}: {self.counts.get(s.value, 0)}" for s in self._statuses),
         ]
         if self.error:
             lines.append(f"error: {self.error}")

@@ -21,6 +21,7 @@ from smsdrop.models import Batch, JobStop, Outcome, Position, Recipient, Row, St
 from smsdrop.pacing import RateLimiter
 from smsdrop.ports import Continuation, Gateway, ReaderFactory
 from smsdrop.rejections import FileRefused
+from smsdrop.report import ReportKeys, ReportWriter
 from smsdrop.results import Result, ResultWriter
 from smsdrop.uploads import Upload
 
@@ -52,6 +53,7 @@ class RunResult:
     stop_reason: str = ""
     error: str = ""
     batches: int = 0
+    reports: ReportKeys | None = None
 
 
 @dataclass(slots=True)
@@ -90,6 +92,8 @@ class JobRunner:
         gateway: Gateway,
         reader_factory: ReaderFactory,
         continuation: Continuation,
+        reports: ReportWriter,
+        dry_run: Callable[[Upload], bool],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
@@ -98,6 +102,8 @@ class JobRunner:
         self._gateway = gateway
         self._reader_factory = reader_factory
         self._continuation = continuation
+        self._reports = reports
+        self._dry_run = dry_run
         self._clock = clock
         self._limiter = RateLimiter(settings.calls_per_second)
         self._limits = BatchLimits(
@@ -150,6 +156,7 @@ class _Run:
         self.unknown: list[Row] = []
         self.stop_lock = threading.Lock()
         self.reader = runner._reader_factory(upload, self.job_id)
+        self.dry_run = runner._dry_run(upload)
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -196,7 +203,7 @@ class _Run:
     def _start(self, pool: ThreadPoolExecutor, pending: dict[Future[Counter[Status]], Batch], batch: Batch) -> None:
         self.progress.emitted[batch.seq] = batch
         key = f"{self.record.generation}.{batch.seq}"
-        if batch.has_call and not self.stop_reason:
+        if batch.has_call and not self.stop_reason and not self.dry_run:
             rows = tuple(r.row for r in batch.recipients)
             self.r._store.mark_in_flight(self.job_id, self.owner, key, rows, self._lease_until())
             pending[pool.submit(self._send, batch, key)] = batch
@@ -231,8 +238,11 @@ class _Run:
         return self._write(results + _rejected(batch, key))
 
     def _record_unsent(self, batch: Batch, key: str) -> Counter[Status]:
-        stopped = Outcome(Status.FAILED, f"not sent: job stopped ({self.stop_reason})")
-        return self._write([Result(r, stopped, key) for r in batch.recipients] + _rejected(batch, key))
+        if self.dry_run:
+            unsent = Outcome(Status.VALIDATED, "dry run: checked, not sent")
+        else:
+            unsent = Outcome(Status.FAILED, f"not sent: job stopped ({self.stop_reason})")
+        return self._write([Result(r, unsent, key) for r in batch.recipients] + _rejected(batch, key))
 
     def _write(self, results: list[Result]) -> Counter[Status]:
         """Renew the lease, then batch-write: nobody else may take the job while these rows are written.
@@ -290,19 +300,30 @@ class _Run:
         return self._result(RunEnd.CONTINUED)
 
     def _finish(self) -> RunResult:
+        return self._close(JobState.STOPPED if self.stop_reason else JobState.COMPLETED, "")
+
+    def _close(self, state: JobState, error: str) -> RunResult:
+        """Count, write the results file and summary, and close the job in `state`."""
         counts, rows = self._final_counts()
-        state = JobState.STOPPED if self.stop_reason else JobState.COMPLETED
         missing = rows - sum(counts.values())
-        error = f"{missing} rows have no result" if missing else ""
-        self.r._store.finish(self.job_id, self.owner, state, self.r._clock(), rows, counts, error)
+        error = error or (f"{missing} rows have no result" if missing else "")
+        named_counts = {str(s): n for s, n in counts.items()}
+        summary = {
+            "job_id": self.job_id,
+            "source": {"bucket": self.upload.bucket, "key": self.upload.key, "version_id": self.upload.version_id},
+            "state": state.value,
+            "dry_run": self.dry_run,
+            "rows": rows,
+            "counts": named_counts,
+            "stop_reason": self.stop_reason or None,
+            "error": error or None,
+        }
+        keys = self.r._reports.write(self.upload, summary)
+        extra = {"dry_run": self.dry_run, "results_key": keys.results, "summary_key": keys.summary}
+        self.r._store.finish(self.job_id, self.owner, state, self.r._clock(), rows, counts, error, extra)
         self._emit_summary(state, counts, rows)
         return RunResult(
-            self.job_id,
-            RunEnd(state.value),
-            {str(s): n for s, n in counts.items()},
-            self.stop_reason,
-            error,
-            self.progress.batches,
+            self.job_id, RunEnd(state.value), named_counts, self.stop_reason, error, self.progress.batches, keys
         )
 
     def _final_counts(self) -> tuple[Counter[Status], int]:
@@ -320,9 +341,7 @@ class _Run:
         """The file cannot be read (on from some point, or at all): close the job FAILED with what was recorded."""
         logger.error("File refused", extra={"job_id": self.job_id, "reason": message})
         metrics.add_metric(name="FilesRefused", unit=MetricUnit.Count, value=1)
-        counts, rows = self._final_counts()
-        self.r._store.finish(self.job_id, self.owner, JobState.FAILED, self.r._clock(), rows, counts, message)
-        return RunResult(self.job_id, RunEnd.FAILED, {str(s): n for s, n in counts.items()}, error=message)
+        return self._close(JobState.FAILED, message)
 
     def abandon(self) -> None:
         """After an unexpected error: hand the job back flagged for a recount, so a retry can resume it."""

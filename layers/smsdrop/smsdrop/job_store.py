@@ -165,10 +165,14 @@ class JobStore:
         rows: int,
         counts: Mapping[Status, int] | None = None,
         error: str = "",
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
-        """Close the job: final state, row total, (recounted) counts; it leaves the active index."""
+        """Close the job: final state, row total, (recounted) counts, `extra` facts; it leaves the active index."""
         values: dict[str, Any] = {":s": str(state), ":now": int(now), ":rows": rows}
         sets = ["#state = :s", "finished_at = :now", "updated_at = :now", "#rows = :rows"]
+        for i, (name, value) in enumerate((extra or {}).items()):
+            sets.append(f"{name} = :x{i}")
+            values[f":x{i}"] = value
         if counts is not None:
             sets.append("counts = :counts")
             values[":counts"] = {str(s): n for s, n in counts.items()}

@@ -14,10 +14,12 @@ from botocore.config import Config
 from smsdrop.config import Settings
 from smsdrop.continuation import QueueContinuation
 from smsdrop.credentials import SecretCredentials
+from smsdrop.dry_run import is_dry_run
 from smsdrop.gateway import GatewayClient
 from smsdrop.job import JobRunner
 from smsdrop.job_store import JobStore
 from smsdrop.recipients import RecipientReader, RowRules
+from smsdrop.report import ReportWriter
 from smsdrop.results import ResultWriter
 from smsdrop.sweep import Sweep
 from smsdrop.uploads import Upload
@@ -71,6 +73,8 @@ def build_runner(settings: Settings, clients: Clients, clock: Callable[[], float
         gateway,
         reader,
         QueueContinuation(clients.sqs, settings.continuation_queue_url),
+        ReportWriter(clients.s3, clients.dynamodb, settings.results_table),
+        lambda upload: is_dry_run(clients.s3, upload),
         clock,
     )
 

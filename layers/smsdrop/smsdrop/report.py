@@ -1,0 +1,114 @@
+"""What the operator gets back when a job ends: reports/<name>.results.csv and reports/<name>.summary.json."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from smsdrop.uploads import INCOMING_PREFIX, Upload
+
+REPORTS_PREFIX = "reports/"
+COLUMNS = ("row", "number", "orderId", "status", "reason", "msgId", "parts")
+PART_BYTES = 8 * 1024 * 1024  # S3 multipart parts: at least 5 MiB each but the last
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportKeys:
+    """Where a job's results file and summary go."""
+
+    results: str
+    summary: str
+
+    @classmethod
+    def of(cls, upload: Upload) -> ReportKeys:
+        """`incoming/a/b.csv.gz` -> `reports/a/b.results.csv` and `reports/a/b.summary.json`."""
+        name = upload.key.removeprefix(INCOMING_PREFIX)
+        for suffix in (".csv.gz", ".csv"):
+            if name.lower().endswith(suffix):
+                name = name[: -len(suffix)]
+                break
+        return cls(f"{REPORTS_PREFIX}{name}.results.csv", f"{REPORTS_PREFIX}{name}.summary.json")
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula is prefixed with `'` so it stays text."""
+    return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
+
+
+def result_line(item: Mapping[str, Any]) -> list[str]:
+    """One results-file line from a per-number item (DynamoDB's wire format)."""
+    value = {k: next(iter(v.values())) for k, v in item.items()}
+    cells = [
+        value["row"],
+        value.get("number", ""),
+        value.get("order_id", ""),
+        value["status"],
+        value.get("reason", ""),
+        value.get("msg_id", ""),
+        value.get("parts", ""),
+    ]
+    return [neutralise(str(c)) for c in cells]
+
+
+class ReportWriter:
+    """Streams a job's items into a CSV in S3 (multipart, a few MiB in memory at most), then its summary."""
+
+    def __init__(self, s3: Any, dynamodb: Any, table: str) -> None:
+        self._s3 = s3
+        self._db = dynamodb
+        self._table = table
+
+    def write(self, upload: Upload, summary: Mapping[str, Any]) -> ReportKeys:
+        """Write both files for `upload`'s job; returns their keys."""
+        keys = ReportKeys.of(upload)
+        self._upload_parts(upload.bucket, keys.results, _csv_chunks(self._items(upload.job_id)))
+        body = json.dumps(summary, indent=2, sort_keys=True).encode()
+        self._s3.put_object(Bucket=upload.bucket, Key=keys.summary, Body=body, ContentType="application/json")
+        return keys
+
+    def _items(self, job_id: str) -> Iterator[Mapping[str, Any]]:
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="job_id = :j AND begins_with(rec, :n)",
+            ExpressionAttributeValues={":j": {"S": job_id}, ":n": {"S": "N#"}},
+        )
+        for page in pages:
+            yield from page["Items"]
+
+    def _upload_parts(self, bucket: str, key: str, chunks: Iterable[bytes]) -> None:
+        upload_id = self._s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="text/csv")["UploadId"]
+        try:
+            parts = [
+                {
+                    "PartNumber": n,
+                    "ETag": self._s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=chunk)[
+                        "ETag"
+                    ],
+                }
+                for n, chunk in enumerate(chunks, start=1)
+            ]
+            self._s3.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except Exception:
+            self._s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            raise
+
+
+def _csv_chunks(items: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """The results file in chunks of about PART_BYTES (always at least one, with the header)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for item in items:
+        writer.writerow(result_line(item))
+        if buffer.tell() >= PART_BYTES:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
