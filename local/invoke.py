@@ -65,9 +65,8 @@ class Invoker:
         self._sqs = aws.client("sqs")
         self._queue_url = self._sqs.get_queue_url(QueueName=aws.names.queue)["QueueUrl"]
 
-    def upload(self, path: Path, key: str | None = None) -> Upload:
-        """Put the file under incoming/ as an operator would; the answer's version makes the job id."""
-        key = key or f"incoming/{path.name}"
+    def upload(self, path: Path, key: str) -> Upload:
+        """Put the file under `key` as an operator would; the answer's version makes the job id."""
         with path.open("rb") as body:
             answer = self._aws.client("s3").put_object(Bucket=self._aws.names.bucket, Key=key, Body=body)
         return Upload(self._aws.names.bucket, key, answer.get("VersionId"), answer["ETag"], path.stat().st_size)

@@ -44,6 +44,7 @@ class Options:
     default_region: str = ""
     read_timeout_s: float = 2.0
     log_file: Path | None = None
+    dry_run: bool = False
 
 
 def parse(argv: Sequence[str]) -> Options:
@@ -63,6 +64,7 @@ def parse(argv: Sequence[str]) -> Options:
     p.add_argument("--default-region", default="", help="region for national numbers, e.g. IN")
     p.add_argument("--read-timeout-s", type=float, default=2.0, help="gateway read timeout")
     p.add_argument("--log-file", type=Path, default=None, help="where the function's JSON logs go")
+    p.add_argument("--dry-run", action="store_true", help="check and batch the file, send nothing")
     return Options(**vars(p.parse_args(argv)))
 
 
@@ -90,7 +92,8 @@ def run(options: Options) -> Summary:
         started = time.monotonic()
         with redirect_stdout(logs):
             invoker = Invoker(aws, options.remaining_ms, progress=not options.as_json)
-            upload = invoker.upload(options.path)
+            folder = "incoming/dry-run/" if options.dry_run else "incoming/"
+            upload = invoker.upload(options.path, key=f"{folder}{options.path.name}")
             invocations = invoker.run_to_end(upload)
         return read_summary(aws, upload, invocations, time.monotonic() - started, simulator)
 

@@ -30,6 +30,8 @@ class Summary:
     duration_s: float
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
     simulator: dict[str, int] | None = None
+    dry_run: bool = False
+    reports: dict[str, str] | None = None
 
     @property
     def _statuses(self) -> list[Status]:
@@ -48,12 +50,15 @@ class Summary:
             "invocations": self.invocations,
             "duration_s": round(self.duration_s, 3),
             "simulator": self.simulator,
+            "dry_run": self.dry_run,
+            "reports": self.reports,
         }
 
     def as_text(self) -> str:
         """A summary a person reads."""
         lines = [
-            f"job {self.job_id}: {self.state} in {self.duration_s:.1f} s over {self.invocations} invocation(s)",
+            f"{'dry run ' if self.dry_run else ''}job {self.job_id}: {self.state} "
+            f"in {self.duration_s:.1f} s over {self.invocations} invocation(s)",
             f"rows: {self.rows}   " + "   ".join(f"{s.value}: {self.counts.get(s.value, 0)}" for s in self._statuses),
         ]
         if self.error:
@@ -63,6 +68,8 @@ class Summary:
         if self.rejected:
             lines.append("first rejected rows:")
             lines += [f"  row {row:>6}  {number:<10}  {reason}" for row, number, reason in self.rejected]
+        if self.reports:
+            lines.append(f"results file: {self.reports['results']}   summary: {self.reports['summary']}")
         if self.simulator is not None:
             lines.append(
                 f"gateway simulator: {self.simulator['accepted']} numbers accepted, "
@@ -89,6 +96,8 @@ def read_summary(
         duration_s=duration_s,
         rejected=_first_rejected(dynamodb, aws.names.table, upload.job_id),
         simulator=_audit(simulator),
+        dry_run=bool(job.get("dry_run", False)),
+        reports={"results": job["results_key"], "summary": job["summary_key"]} if "results_key" in job else None,
     )
 
 

@@ -30,7 +30,12 @@ def campaign_summary():
 
 
 def test_the_json_summary_has_every_documented_field(campaign_summary):
-    assert set(campaign_summary) >= {"job_id", "state", "rows", "counts", "stop_reason", "invocations", "simulator"}
+    documented = {"job_id", "state", "rows", "counts", "stop_reason", "invocations", "simulator", "reports"}
+    assert set(campaign_summary) >= documented
+    assert campaign_summary["reports"] == {
+        "results": "reports/campaign.results.csv",
+        "summary": "reports/campaign.summary.json",
+    }
     assert set(campaign_summary["counts"]) == {"SUBMITTED", "REJECTED", "FAILED", "UNKNOWN"}
     assert set(campaign_summary["simulator"]) == {"accepted", "duplicates"}
 
@@ -58,3 +63,12 @@ def test_running_out_of_balance_stops_the_job_with_the_reason():
     assert summary["stop_reason"].startswith("-10")
     assert summary["counts"]["SUBMITTED"] == summary["simulator"]["accepted"] <= 100
     assert sum(summary["counts"].values()) == 329
+
+
+def test_a_dry_run_checks_every_row_and_sends_nothing():
+    summary = local_run("--dry-run")
+    assert summary["dry_run"] is True
+    assert summary["simulator"]["accepted"] == 0
+    assert summary["counts"]["SUBMITTED"] == 0
+    assert summary["counts"]["VALIDATED"] + summary["counts"]["REJECTED"] == 329
+    assert summary["reports"]["results"] == "reports/dry-run/campaign.results.csv"
