@@ -227,6 +227,8 @@ class _Run:
 
     def _send(self, batch: Batch, key: str) -> Counter[Status]:
         self.r._limiter.wait()
+        if self.stop_reason:  # another batch in flight was told to stop while this one waited
+            return self._record_unsent(batch, key)
         try:
             outcomes = self.r._gateway.send(batch.items)
         except JobStop as stop:
