@@ -80,7 +80,8 @@ def create_stack(endpoint: str, names: Names = Names(), secret_value: str | None
 
 
 def create_results_table(dynamodb: Any, name: str) -> None:
-    """The SendResults table of template.yaml: job and per-number items, GSIs on msgId and active jobs."""
+    """The SendResults table of template.yaml: job and per-number items, GSIs on msgId, active jobs and
+    numbers awaiting a delivery report."""
     dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
@@ -90,6 +91,8 @@ def create_results_table(dynamodb: Any, name: str) -> None:
             {"AttributeName": "msg_id", "AttributeType": "S"},
             {"AttributeName": "active", "AttributeType": "S"},
             {"AttributeName": "lease_expires", "AttributeType": "N"},
+            {"AttributeName": "awaiting_report", "AttributeType": "S"},
+            {"AttributeName": "report_due", "AttributeType": "N"},
         ],
         KeySchema=[
             {"AttributeName": "job_id", "KeyType": "HASH"},
@@ -108,6 +111,14 @@ def create_results_table(dynamodb: Any, name: str) -> None:
                     {"AttributeName": "lease_expires", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "AwaitingReport",
+                "KeySchema": [
+                    {"AttributeName": "awaiting_report", "KeyType": "HASH"},
+                    {"AttributeName": "report_due", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["msg_id", "submitted_at"]},
             },
         ],
     )

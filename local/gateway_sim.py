@@ -14,8 +14,10 @@ import json
 import random
 import threading
 import time
+import urllib.error
+import urllib.request
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -111,7 +113,10 @@ class _Answer(Exception):  # noqa: N818 - control flow: the provider's answer to
 
 
 class GatewaySimulator:
-    """The provider's `sendSms/batch` and `getReport`, plus `/_faults` and `/_audit` for tests and runs."""
+    """The provider's `sendSms/batch` and `getReport`, plus `/_faults` and `/_audit` for tests and runs.
+
+    `push_reports` plays the provider's delivery report push: it POSTs reports to a webhook URL.
+    """
 
     def __init__(
         self,
@@ -337,6 +342,58 @@ class GatewaySimulator:
             "nofound": str(len(msg_ids) - len(known)),
             "array": array,
         }
+
+    # -- the provider's push (delivery report webhook) --------------------------------------------
+
+    def push_body(self, msg_id: str) -> dict[str, Any]:
+        """The push the provider would send for `msg_id` (delivered per `delivered_ratio`; status an int)."""
+        with self._lock:
+            order_id = next((a.order_id for a in self._ledger.accepted if a.msg_id == msg_id), "")
+        return self._push_body(msg_id, order_id)
+
+    def _push_body(self, msg_id: str, order_id: str) -> dict[str, Any]:
+        with self._lock:
+            number, at = self._ledger.by_msg_id.get(msg_id, ("", self.clock()))
+        delivered = self._delivered(msg_id, self.faults.delivered_ratio)
+        body: dict[str, Any] = {
+            "appId": self.app_id,
+            "msgid": msg_id,
+            "mobile": number,
+            "status": 0 if delivered else 1,
+            "reason": "DELIVRD" if delivered else "UNDELIV",
+            "timestamp": int(at * 1000) + 1500,
+            "mcc": "404",
+            "mnc": "10",
+            "pricedetail": {"pay": "0.0022", "currency": "USD", "chargeCnt": 1, "price": "0.0022"},
+        }
+        if order_id:
+            body["orderId"] = order_id
+        return body
+
+    def push_reports(
+        self, url: str, msg_ids: Sequence[str] | None = None, timeout_s: float = 5.0
+    ) -> list[tuple[str, int]]:
+        """POST a push for each msgId (default: every accepted one) to `url`, one request each, as the provider
+        does; returns (msgId, HTTP status) per push (0 when nothing answered)."""
+        with self._lock:
+            order_ids = {a.msg_id: a.order_id for a in self._ledger.accepted}
+        if msg_ids is None:
+            msg_ids = list(order_ids)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # straight to the URL, no proxy
+        answers = []
+        for msg_id in msg_ids:
+            data = json.dumps(self._push_body(msg_id, order_ids.get(msg_id, "")), separators=(",", ":")).encode()
+            request = urllib.request.Request(
+                url, data=data, method="POST", headers={"Content-Type": "application/json"}
+            )
+            try:
+                with opener.open(request, timeout=timeout_s) as response:
+                    answers.append((msg_id, response.status))
+            except urllib.error.HTTPError as error:
+                answers.append((msg_id, error.code))
+            except OSError:
+                answers.append((msg_id, 0))
+        return answers
 
     def _delivered(self, msg_id: str, ratio: float) -> bool:
         return zlib.crc32(f"{self._seed}:{msg_id}".encode()) / 2**32 < ratio

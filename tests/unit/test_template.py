@@ -15,6 +15,8 @@ from cfnlint.decode.cfn_yaml import load
 
 from local.aws import create_results_table
 from smsdrop.config import DEFAULT_GATEWAY_URL, ENV
+from smsdrop.delivery_config import DELIVERY_ENV
+from smsdrop.delivery_store import AWAITING, AWAITING_INDEX, DUE, MSG_ID_INDEX, SUBMITTED_AT
 from smsdrop.uploads import Upload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +28,8 @@ SECRET_ARN = {"Fn::If": ["CreateSecret", {"Ref": "GatewaySecret"}, {"Ref": "Exis
 CONTINUATION_QUEUE_NAME = {"Fn::GetAtt": ["ContinuationQueue", "QueueName"]}
 TABLE = {"Ref": "ResultsTable"}
 FUNCTIONS = ["IngestFunction", "SweepFunction"]
+DELIVERY_FUNCTIONS = ["DeliveryFunction", "DeliveryPushFunction"]
+ALL_FUNCTIONS = FUNCTIONS + DELIVERY_FUNCTIONS
 
 
 def _plain(node: Any) -> Any:
@@ -89,6 +93,8 @@ POLICY_TEMPLATES = [
     ("IngestFunction", "SQSSendMessagePolicy", {"QueueName": CONTINUATION_QUEUE_NAME}),
     ("SweepFunction", "DynamoDBReadPolicy", {"TableName": TABLE}),
     ("SweepFunction", "SQSSendMessagePolicy", {"QueueName": CONTINUATION_QUEUE_NAME}),
+    ("DeliveryFunction", "AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": SECRET_ARN}),
+    ("DeliveryPushFunction", "AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": SECRET_ARN}),
 ]
 
 
@@ -113,13 +119,13 @@ def test_each_function_gets_its_policy_templates_scoped_to_the_stack_resources(r
     assert (policy, arguments) in _template_policies(resources, function)
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("function", ALL_FUNCTIONS)
 def test_a_function_has_no_policy_template_beyond_the_listed_ones(resources, function):
     allowed = [(policy, arguments) for name, policy, arguments in POLICY_TEMPLATES if name == function]
     assert sorted(map(repr, _template_policies(resources, function))) == sorted(map(repr, allowed))
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("function", ALL_FUNCTIONS)
 def test_a_function_attaches_no_managed_policy_by_name(resources, function):
     assert [policy for policy in _policies(resources, function) if isinstance(policy, str)] == []
 
@@ -129,10 +135,27 @@ def test_no_statement_anywhere_grants_on_every_resource(template):
     assert wildcards == []
 
 
-def test_the_only_inline_statement_lets_ingest_write_under_reports_and_nowhere_else(resources):
+def _delivery_statements(index: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": f"Query{index}Index",
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": {"Fn::Sub": f"${{ResultsTable.Arn}}/index/{index}"},
+        },
+        {
+            "Sid": "UpdateResultItems",
+            "Effect": "Allow",
+            "Action": "dynamodb:UpdateItem",
+            "Resource": {"Fn::GetAtt": ["ResultsTable", "Arn"]},
+        },
+    ]
+
+
+def test_the_only_inline_statements_are_reports_for_ingest_and_one_index_plus_updates_for_delivery(resources):
     statements = [
         (function, statement)
-        for function in FUNCTIONS
+        for function in ALL_FUNCTIONS
         for policy in _policies(resources, function)
         if isinstance(policy, dict) and "Statement" in policy
         for statement in policy["Statement"]
@@ -148,7 +171,9 @@ def test_the_only_inline_statement_lets_ingest_write_under_reports_and_nowhere_e
                     "Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-${AWS::Region}/reports/*"
                 },
             },
-        )
+        ),
+        *(("DeliveryFunction", statement) for statement in _delivery_statements(AWAITING_INDEX)),
+        *(("DeliveryPushFunction", statement) for statement in _delivery_statements(MSG_ID_INDEX)),
     ]
 
 
@@ -177,7 +202,7 @@ def test_the_created_secret_holds_placeholders_only(resources):
 
 def test_the_bucket_and_every_policy_use_one_fixed_name_so_there_is_no_dependency_cycle(resources):
     assert _props(resources, "Bucket")["BucketName"] == BUCKET_NAME
-    for function in FUNCTIONS:
+    for function in ALL_FUNCTIONS:
         policies = json.dumps(_policies(resources, function))
         assert '"Bucket"' not in policies, f"{function} policies refer to the Bucket resource"
 
@@ -274,7 +299,7 @@ def test_the_table_declares_the_same_attributes_as_the_local_stack(resources, lo
     )
 
 
-@pytest.mark.parametrize("index", ["ByMsgId", "ActiveJobs"])
+@pytest.mark.parametrize("index", ["ByMsgId", "ActiveJobs", "AwaitingReport"])
 def test_each_index_matches_the_local_stack(resources, local_table, index):
     deployed = _by_name(_props(resources, "ResultsTable")["GlobalSecondaryIndexes"], "IndexName")
     local = _by_name(local_table["GlobalSecondaryIndexes"], "IndexName")
@@ -282,12 +307,24 @@ def test_each_index_matches_the_local_stack(resources, local_table, index):
     assert deployed[index] == local[index]
 
 
+def test_the_awaiting_report_index_is_keyed_and_projected_as_the_delivery_code_reads_it(resources):
+    table = _props(resources, "ResultsTable")
+    index = _by_name(table["GlobalSecondaryIndexes"], "IndexName")[AWAITING_INDEX]
+    assert index["KeySchema"] == [
+        {"AttributeName": AWAITING, "KeyType": "HASH"},
+        {"AttributeName": DUE, "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["msg_id", SUBMITTED_AT]}
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert (types[AWAITING], types[DUE]) == ("S", "N")
+
+
 # ---------------------------------------------------------------- functions
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("function", ALL_FUNCTIONS)
 def test_every_environment_variable_is_one_the_code_reads(template, function):
-    known = set(ENV.values())
+    known = set(ENV.values()) | set(DELIVERY_ENV.values())
     unknown = {name for name in _environment(template, function) if name not in known}
     assert {name for name in unknown if not name.startswith("POWERTOOLS_")} == set()
 
@@ -324,10 +361,15 @@ def test_the_sweep_function_knows_the_table_and_the_queue(template, name):
 
 @pytest.mark.parametrize(
     ("function", "code_uri"),
-    [("IngestFunction", "functions/ingest/"), ("SweepFunction", "functions/sweep/")],
-    ids=FUNCTIONS,
+    [
+        ("IngestFunction", "functions/ingest/"),
+        ("SweepFunction", "functions/sweep/"),
+        ("DeliveryFunction", "functions/delivery/"),
+        ("DeliveryPushFunction", "functions/delivery_push/"),
+    ],
+    ids=ALL_FUNCTIONS,
 )
-def test_both_functions_run_python_311_on_arm64_with_the_layer_and_tracing(template, function, code_uri):
+def test_every_function_runs_python_311_on_arm64_with_the_layer_and_tracing(template, function, code_uri):
     props = _props(template["Resources"], function)
     assert (props["CodeUri"], props["Handler"], props["Runtime"], props["Architectures"]) == (
         code_uri,
@@ -375,6 +417,43 @@ def test_concurrency_and_memory_come_from_parameters(resources):
     }
 
 
+DELIVERY_VARIABLES = [
+    ("DeliveryFunction", "RESULTS_TABLE", TABLE),
+    ("DeliveryFunction", "GATEWAY_SECRET_ID", SECRET_ARN),
+    ("DeliveryFunction", "GATEWAY_URL", {"Ref": "GatewayUrl"}),
+    ("DeliveryFunction", "GATEWAY_ALLOW_HTTP", "false"),
+    ("DeliveryFunction", "DELIVERY_MAX_AGE_HOURS", {"Ref": "DeliveryMaxAgeHours"}),
+    ("DeliveryPushFunction", "RESULTS_TABLE", TABLE),
+    ("DeliveryPushFunction", "GATEWAY_SECRET_ID", SECRET_ARN),
+]
+
+
+@pytest.mark.parametrize(
+    ("function", "name", "value"), DELIVERY_VARIABLES, ids=[f"{f}-{name}" for f, name, _ in DELIVERY_VARIABLES]
+)
+def test_each_delivery_function_gets_its_settings_from_the_stack(template, function, name, value):
+    assert _environment(template, function)[name] == value
+
+
+def test_the_delivery_poll_runs_on_the_schedule_parameter_and_is_not_retried(resources):
+    poller = _props(resources, "DeliveryFunction")
+    (event,) = poller["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == {"Fn::Sub": "rate(${DeliveryPollMinutes} minutes)"}
+    assert poller["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}
+
+
+def test_the_delivery_poll_minutes_parameter_never_makes_a_singular_rate(template):
+    assert template["Parameters"]["DeliveryPollMinutes"]["MinValue"] >= 2
+
+
+def test_the_push_webhook_is_a_public_function_url_guarded_by_the_token_in_code(template, resources):
+    push = _props(resources, "DeliveryPushFunction")
+    assert push["FunctionUrlConfig"] == {"AuthType": "NONE", "InvokeMode": "BUFFERED"}
+    assert "Events" not in push
+    assert template["Outputs"]["DeliveryPushUrl"]["Value"] == {"Fn::GetAtt": ["DeliveryPushFunctionUrl", "FunctionUrl"]}
+
+
 def test_the_sweep_runs_every_five_minutes(resources):
     (event,) = _props(resources, "SweepFunction")["Events"].values()
     assert event["Type"] == "Schedule"
@@ -395,6 +474,8 @@ PARAMETER_DEFAULTS = [
     ("ReservedConcurrency", 10),
     ("MemorySize", 512),
     ("ReportsRetentionDays", 90),
+    ("DeliveryPollMinutes", 5),
+    ("DeliveryMaxAgeHours", 72),
     ("ExistingSecretArn", ""),
     ("AlarmEmail", ""),
 ]
@@ -449,6 +530,8 @@ ALARMS = [
         {"Fn::GetAtt": ["ContinuationDeadLetterQueue", "QueueName"]},
     ),
     ("JobsStoppedAlarm", "smsdrop", "JobsStopped", "service", "smsdrop"),
+    ("DeliveryErrorsAlarm", "AWS/Lambda", "Errors", "FunctionName", {"Ref": "DeliveryFunction"}),
+    ("DeliveryPushErrorsAlarm", "AWS/Lambda", "Errors", "FunctionName", {"Ref": "DeliveryPushFunction"}),
 ]
 
 
@@ -466,7 +549,8 @@ def test_the_alarm_topic_exists_only_with_an_alarm_email(resources):
 
 
 @pytest.mark.parametrize(
-    "output", ["BucketName", "TableName", "SecretArn", "ContinuationQueueUrl", "IngestFunctionArn"]
+    "output",
+    ["BucketName", "TableName", "SecretArn", "ContinuationQueueUrl", "IngestFunctionArn", "DeliveryPushUrl"],
 )
 def test_the_stack_outputs_what_an_operator_needs(template, output):
     assert "Value" in template["Outputs"][output]

@@ -306,7 +306,7 @@ class _Run:
 
     def _close(self, state: JobState, error: str) -> RunResult:
         """Count, write the results file and summary, and close the job in `state`."""
-        counts, rows = self._final_counts()
+        counts, rows, recounted = self._final_counts()
         missing = rows - sum(counts.values())
         error = error or (f"{missing} rows have no result" if missing else "")
         named_counts = {str(s): n for s, n in counts.items()}
@@ -322,22 +322,27 @@ class _Run:
         }
         keys = self.r._reports.write(self.upload, summary)
         extra = {"dry_run": self.dry_run, "results_key": keys.results, "summary_key": keys.summary}
-        self.r._store.finish(self.job_id, self.owner, state, self.r._clock(), rows, counts, error, extra)
+        # Live counts stay as they are (delivery reports may be adding to them); a recount replaces them.
+        final = counts if recounted else None
+        self.r._store.finish(self.job_id, self.owner, state, self.r._clock(), rows, final, error, extra)
         self._emit_summary(state, counts, rows)
         return RunResult(
             self.job_id, RunEnd(state.value), named_counts, self.stop_reason, error, self.progress.batches, keys
         )
 
-    def _final_counts(self) -> tuple[Counter[Status], int]:
-        """Live counts are exact unless an earlier holder died mid-batch; then count the items themselves."""
+    def _final_counts(self) -> tuple[Counter[Status], int, bool]:
+        """Counts, data rows, and whether the counts were recounted from the items.
+
+        Live counts are exact unless an earlier holder died mid-batch; then the items themselves are counted.
+        """
         rows = max(0, self.reader.position.row - 1 - self.reader.blank_lines)  # the header is record 1
         if not self.record.needs_recount:
             live = self.r._store.get(self.job_id).counts
             counts = Counter({Status(s): n for s, n in live.items() if n})
             if sum(counts.values()) == rows:
-                return counts, rows
+                return counts, rows, False
         counts, _ = self.r._results.count(self.job_id)
-        return counts, rows
+        return counts, rows, True
 
     def _refuse(self, message: str) -> RunResult:
         """The file cannot be read (on from some point, or at all): close the job FAILED with what was recorded."""

@@ -17,7 +17,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from smsdrop.delivery_store import awaiting_report_attributes
 from smsdrop.models import Outcome, Recipient, Row, Status
+from smsdrop.sms_parts import sms_parts
 
 ROW_PREFIX = "N#"
 BATCH_WRITE_LIMIT = 25
@@ -146,13 +148,18 @@ class ResultWriter:
             "expires_at": {"N": str(now + self._ttl_s)},
         }
         if isinstance(row, Recipient):
+            parts = sms_parts(row.content)
             item["country_code"] = {"N": str(row.country_code)}
+            item["parts"] = {"N": str(parts.parts)}
+            item["encoding"] = {"S": parts.encoding.value}
         else:
             item["reject_code"] = {"S": row.code}
         if outcome.provider_code is not None:
             item["provider_code"] = {"S": outcome.provider_code}
         if outcome.msg_id:
             item["msg_id"] = {"S": outcome.msg_id}
+            if outcome.status is Status.SUBMITTED:
+                item |= awaiting_report_attributes(outcome.msg_id, now)  # joins the AwaitingReport index
         return item
 
 

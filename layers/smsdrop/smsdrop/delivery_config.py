@@ -1,0 +1,54 @@
+"""Settings of the delivery functions that the send side does not have (the rest come from `Settings`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from smsdrop.config import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """Delivery knobs, with their environment variables in `DELIVERY_ENV`."""
+
+    max_age_hours: float = 72.0
+    """A number still without a final report this long after it was submitted becomes UNDELIVERED."""
+    time_margin_ms: int = 60_000
+    """Remaining time at which a poll stops asking (one call may take 3 tries of 13 s); the next run goes on."""
+    min_interval_s: int = 300
+    max_interval_s: int = 6 * 3600
+    threads: int = 8
+
+    @property
+    def max_age_s(self) -> int:
+        """`max_age_hours` in seconds."""
+        return int(self.max_age_hours * 3600)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> DeliverySettings:
+        """Read from the environment; unset or empty variables keep their defaults."""
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            raw = environ.get(DELIVERY_ENV[field.name], "").strip()
+            if not raw:
+                continue
+            kind = type(getattr(cls(), field.name))
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{DELIVERY_ENV[field.name]}={raw!r} is not a valid {kind.__name__}") from None
+            if value <= 0:
+                raise ConfigError(f"{DELIVERY_ENV[field.name]}={raw!r} must be positive")
+            values[field.name] = value
+        return cls(**values)  # type: ignore[arg-type]
+
+
+DELIVERY_ENV: dict[str, str] = {
+    "max_age_hours": "DELIVERY_MAX_AGE_HOURS",
+    "time_margin_ms": "DELIVERY_TIME_MARGIN_MS",
+    "min_interval_s": "DELIVERY_MIN_INTERVAL_S",
+    "max_interval_s": "DELIVERY_MAX_INTERVAL_S",
+    "threads": "DELIVERY_THREADS",
+}

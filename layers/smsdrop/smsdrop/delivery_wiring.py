@@ -1,0 +1,55 @@
+"""Builds the delivery poller and the push receiver from settings: once per cold start, and the same way locally."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from botocore.config import Config
+
+from smsdrop.config import Settings
+from smsdrop.credentials import SecretCredentials
+from smsdrop.delivery import DeliveryPoller
+from smsdrop.delivery_client import ReportClient
+from smsdrop.delivery_config import DeliverySettings
+from smsdrop.delivery_push import PushReceiver, PushToken
+from smsdrop.delivery_store import DeliveryStore
+
+# As smsdrop.wiring's, without importing the send side (a lighter cold start for the webhook).
+AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=16)
+REPORT_READ_TIMEOUT_S = 10.0  # a getReport answer is small; a send's longer timeout is not needed
+
+
+def default_clients() -> tuple[Any, Any]:
+    """(dynamodb, secretsmanager) clients from the environment (AWS_ENDPOINT_URL points them at moto locally)."""
+    return boto3.client("dynamodb", config=AWS_CONFIG), boto3.client("secretsmanager", config=AWS_CONFIG)
+
+
+def build_poller(
+    settings: Settings,
+    delivery: DeliverySettings,
+    dynamodb: Any,
+    secretsmanager: Any,
+    clock: Callable[[], float] = time.time,
+) -> DeliveryPoller:
+    """The poller with its real adapters (`clock` is the poller's idea of now; calls are signed at real time)."""
+    credentials = SecretCredentials(
+        SecretsProvider(boto3_client=secretsmanager), settings.secret_id, settings.secret_max_age_s
+    )
+    client = ReportClient(
+        settings.gateway_url,
+        credentials,
+        allow_http=settings.allow_http,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=min(settings.read_timeout_s, REPORT_READ_TIMEOUT_S),
+    )
+    return DeliveryPoller(DeliveryStore(dynamodb, settings.results_table), client, delivery, clock)
+
+
+def build_push_receiver(settings: Settings, dynamodb: Any, secretsmanager: Any) -> PushReceiver:
+    """The webhook's receiver with its real adapters."""
+    token = PushToken(SecretsProvider(boto3_client=secretsmanager), settings.secret_id, settings.secret_max_age_s)
+    return PushReceiver(DeliveryStore(dynamodb, settings.results_table), token)
