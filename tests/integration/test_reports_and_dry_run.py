@@ -32,6 +32,7 @@ def test_a_finished_job_writes_one_results_line_per_row_and_a_summary(harness):
     summary = json.loads(read(harness, result.reports.summary))
     assert summary["counts"] == {"SUBMITTED": 40, "REJECTED": 1}
     assert summary["rows"] == 41
+    assert summary["cost"] == {"parts": 40, "estimated": "0.0880"}  # 40 one-part texts at 0.0022 to +91
     assert harness.job(upload)["results_key"] == result.reports.results
 
 
@@ -56,4 +57,6 @@ def test_a_dry_run_validates_and_batches_but_sends_nothing(harness, how):
     assert result.counts == {"VALIDATED": 250, "REJECTED": 1}
     assert harness.simulator.audit().calls == 0
     assert harness.job(upload)["dry_run"] is True
-    assert json.loads(read(harness, result.reports.summary))["dry_run"] is True
+    summary = json.loads(read(harness, result.reports.summary))
+    assert summary["dry_run"] is True
+    assert summary["cost"] == {"parts": 250, "estimated": "0.5500"}  # the estimate before anything is sent

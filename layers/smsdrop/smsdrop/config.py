@@ -37,6 +37,7 @@ class Settings:
     read_timeout_s: float = 30.0
     max_attempts: int = 5
     secret_max_age_s: int = 300
+    prices_per_part: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -71,6 +72,7 @@ ENV: dict[str, str] = {
     "read_timeout_s": "GATEWAY_READ_TIMEOUT_S",
     "max_attempts": "GATEWAY_MAX_ATTEMPTS",
     "secret_max_age_s": "SECRET_MAX_AGE_S",
+    "prices_per_part": "PRICES_PER_PART",
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -7,14 +7,20 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from smsdrop.models import Status
+from smsdrop.sms_parts import PriceTable
 from smsdrop.uploads import INCOMING_PREFIX, Upload
 
 REPORTS_PREFIX = "reports/"
 COLUMNS = ("row", "number", "orderId", "status", "reason", "msgId", "parts")
 PART_BYTES = 8 * 1024 * 1024  # S3 multipart parts: at least 5 MiB each but the last
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BILLABLE = frozenset(
+    s.value for s in (Status.SUBMITTED, Status.DELIVERED, Status.UNDELIVERED, Status.UNKNOWN, Status.VALIDATED)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +61,41 @@ def result_line(item: Mapping[str, Any]) -> list[str]:
     return [neutralise(str(c)) for c in cells]
 
 
+@dataclass(slots=True)
+class Cost:
+    """SMS parts of the numbers that were (or in a dry run would be) sent, and their estimated price."""
+
+    prices: PriceTable
+    parts: int = 0
+    estimate: Decimal = Decimal(0)
+
+    def add(self, item: Mapping[str, Any]) -> None:
+        """Count an item's parts if its status is one that is (or would be) paid for."""
+        if item["status"]["S"] in BILLABLE and "parts" in item:
+            parts = int(item["parts"]["N"])
+            self.parts += parts
+            self.estimate += self.prices.price_per_part(item["number"]["S"]) * parts
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary's `cost` object."""
+        return {"parts": self.parts, "estimated": str(self.estimate)}
+
+
 class ReportWriter:
     """Streams a job's items into a CSV in S3 (multipart, a few MiB in memory at most), then its summary."""
 
-    def __init__(self, s3: Any, dynamodb: Any, table: str) -> None:
+    def __init__(self, s3: Any, dynamodb: Any, table: str, prices: PriceTable) -> None:
         self._s3 = s3
         self._db = dynamodb
         self._table = table
+        self._prices = prices
 
     def write(self, upload: Upload, summary: Mapping[str, Any]) -> ReportKeys:
-        """Write both files for `upload`'s job; returns their keys."""
+        """Write both files for `upload`'s job, the summary with the parts and estimated cost; returns the keys."""
         keys = ReportKeys.of(upload)
-        self._upload_parts(upload.bucket, keys.results, _csv_chunks(self._items(upload.job_id)))
-        body = json.dumps(summary, indent=2, sort_keys=True).encode()
+        cost = Cost(self._prices)
+        self._upload_parts(upload.bucket, keys.results, _csv_chunks(self._items(upload.job_id), cost))
+        body = json.dumps({**summary, "cost": cost.as_json()}, indent=2, sort_keys=True).encode()
         self._s3.put_object(Bucket=upload.bucket, Key=keys.summary, Body=body, ContentType="application/json")
         return keys
 
@@ -100,13 +128,14 @@ class ReportWriter:
             raise
 
 
-def _csv_chunks(items: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+def _csv_chunks(items: Iterable[Mapping[str, Any]], cost: Cost) -> Iterator[bytes]:
     """The results file in chunks of about PART_BYTES (always at least one, with the header)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for item in items:
         writer.writerow(result_line(item))
+        cost.add(item)
         if buffer.tell() >= PART_BYTES:
             yield buffer.getvalue().encode()
             buffer.seek(0)

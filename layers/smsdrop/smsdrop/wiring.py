@@ -21,6 +21,7 @@ from smsdrop.job_store import JobStore
 from smsdrop.recipients import RecipientReader, RowRules
 from smsdrop.report import ReportWriter
 from smsdrop.results import ResultWriter
+from smsdrop.sms_parts import PriceTable
 from smsdrop.sweep import Sweep
 from smsdrop.uploads import Upload
 
@@ -73,10 +74,15 @@ def build_runner(settings: Settings, clients: Clients, clock: Callable[[], float
         gateway,
         reader,
         QueueContinuation(clients.sqs, settings.continuation_queue_url),
-        ReportWriter(clients.s3, clients.dynamodb, settings.results_table),
+        ReportWriter(clients.s3, clients.dynamodb, settings.results_table, prices(settings)),
         lambda upload: is_dry_run(clients.s3, upload),
         clock,
     )
+
+
+def prices(settings: Settings) -> PriceTable:
+    """The price per SMS part by calling code (PRICES_PER_PART), for the summary's cost estimate."""
+    return PriceTable.from_json(settings.prices_per_part or '{"default": 0}')
 
 
 def build_sweep(settings: Settings, clients: Clients, clock: Callable[[], float] = time.time) -> Sweep:
