@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import TypeVar
 
 DEFAULT_GATEWAY_URL = "https://api.itniotech.com/sms"
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -42,13 +44,17 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """Read settings from environment variables (names in `ENV`); unset ones keep their defaults."""
-        values: dict[str, object] = {}
-        for field in fields(cls):
-            raw = environ.get(ENV[field.name])
-            if raw is None or raw == "":
-                continue
-            values[field.name] = _parse(field.name, type(getattr(cls(), field.name)), raw)
-        return cls(**values)  # type: ignore[arg-type]
+        return read_env(cls, ENV, environ)
+
+
+def read_env(cls: type[T], names: Mapping[str, str], environ: Mapping[str, str]) -> T:
+    """An instance of the dataclass `cls` from the variables `names` gives its fields; unset or empty keep defaults."""
+    values: dict[str, object] = {}
+    for field in fields(cls):  # type: ignore[arg-type]
+        raw = environ.get(names[field.name], "").strip()
+        if raw:
+            values[field.name] = _parse(names[field.name], type(getattr(cls(), field.name)), raw)
+    return cls(**values)
 
 
 ENV: dict[str, str] = {
@@ -79,13 +85,12 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def _parse(name: str, kind: type, raw: str) -> object:
+def _parse(variable: str, kind: type, raw: str) -> object:
     try:
         if kind is bool:
-            lowered = raw.strip().lower()
-            if lowered not in _TRUE | _FALSE:
+            if raw.lower() not in _TRUE | _FALSE:
                 raise ValueError(raw)
-            return lowered in _TRUE
-        return kind(raw.strip())
+            return raw.lower() in _TRUE
+        return kind(raw)
     except ValueError:
-        raise ConfigError(f"{ENV[name]}={raw!r} is not a valid {kind.__name__}") from None
+        raise ConfigError(f"{variable}={raw!r} is not a valid {kind.__name__}") from None

@@ -6,17 +6,17 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
-from types import TracebackType
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 from aws_lambda_powertools import Logger
-from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.adapters import BaseAdapter
 
 from smsdrop.credentials import Credentials
 from smsdrop.delivery_reports import Report, report_entries
 from smsdrop.masking import mask_digits
 from smsdrop.provider_codes import SUCCESS, Action, classify
+from smsdrop.provider_http import ProviderHttp
 from smsdrop.signing import signed_headers
 
 logger = Logger(child=True)
@@ -37,7 +37,7 @@ class ReportRefused(Exception):  # noqa: N818 - what happened, said plainly
         self.code = code
 
 
-class ReportClient:
+class ReportClient(ProviderHttp):
     """A client of `GET <base_url>/getReport` on one keep-alive session; a GET is retried on any failure.
 
     `adapter` replaces the pooled HTTPAdapter (for tests).
@@ -57,31 +57,14 @@ class ReportClient:
         clock: Callable[[], float] = time.time,
         adapter: BaseAdapter | None = None,
     ) -> None:
-        scheme = urlsplit(base_url).scheme
-        if scheme != "https" and not (scheme == "http" and allow_http):
-            raise ValueError(f"gateway URL {base_url!r} must use https (plain http only with allow_http=True)")
-        self.url = base_url.rstrip("/") + "/getReport"
+        super().__init__(base_url, "/getReport", allow_http=allow_http, pool_size=4, adapter=adapter)
         self._credentials = credentials
         self._timeout = (connect_timeout_s, read_timeout_s)
         self._max_attempts = max(1, max_attempts)
         self._backoff_s = backoff_s
         self._sleep = sleep
         self._clock = clock
-        self._session = requests.Session()
-        self._session.mount(self.url, adapter or HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0))
         self.calls = 0
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        self._session.close()
-
-    def __enter__(self) -> ReportClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def reports(self, msg_ids: Sequence[str]) -> dict[str, Report]:
         """The provider's report of each msgId it knows (unknown ones are absent).

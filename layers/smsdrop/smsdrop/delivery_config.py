@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from smsdrop.config import ConfigError
+from smsdrop.config import ConfigError, read_env
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,20 +29,11 @@ class DeliverySettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> DeliverySettings:
         """Read from the environment; unset or empty variables keep their defaults."""
-        values: dict[str, object] = {}
+        settings = read_env(cls, DELIVERY_ENV, environ)
         for field in fields(cls):
-            raw = environ.get(DELIVERY_ENV[field.name], "").strip()
-            if not raw:
-                continue
-            kind = type(getattr(cls(), field.name))
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise ConfigError(f"{DELIVERY_ENV[field.name]}={raw!r} is not a valid {kind.__name__}") from None
-            if value <= 0:
-                raise ConfigError(f"{DELIVERY_ENV[field.name]}={raw!r} must be positive")
-            values[field.name] = value
-        return cls(**values)  # type: ignore[arg-type]
+            if getattr(settings, field.name) <= 0:
+                raise ConfigError(f"{DELIVERY_ENV[field.name]}={getattr(settings, field.name)!r} must be positive")
+        return settings
 
 
 DELIVERY_ENV: dict[str, str] = {

@@ -11,18 +11,17 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.adapters import BaseAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from smsdrop.credentials import Credentials
 from smsdrop.masking import mask_digits
 from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
 from smsdrop.provider_codes import SUCCESS, Action, ProviderCode, classify
+from smsdrop.provider_http import ProviderHttp
 from smsdrop.signing import signed_headers
 
 logger = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ class _Retry:
     backoff: bool = True
 
 
-class GatewayClient:
+class GatewayClient(ProviderHttp):
     """A thread-safe client of `POST <base_url>/sendSms/batch` sharing one keep-alive session.
 
     `send` returns an Outcome for every recipient, raises `JobStop` when the job must stop, retries
@@ -94,15 +93,9 @@ class GatewayClient:
         jitter: Callable[[], float] = random.random,
         adapter: BaseAdapter | None = None,
     ) -> None:
-        scheme = urlsplit(base_url).scheme
-        if scheme != "https" and not (scheme == "http" and allow_http):
-            raise ValueError(
-                f"gateway URL {base_url!r} must use https; plain http is allowed only with "
-                "allow_http=True (GATEWAY_ALLOW_HTTP), for a local simulator"
-            )
+        super().__init__(base_url, "/sendSms/batch", allow_http=allow_http, pool_size=pool_size, adapter=adapter)
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
-        self.url = base_url.rstrip("/") + "/sendSms/batch"
         self._credentials = credentials
         self._timeout = (connect_timeout_s, read_timeout_s)
         self._max_attempts = max_attempts
@@ -111,11 +104,6 @@ class GatewayClient:
         self._sleep = sleep
         self._clock = clock
         self._jitter = jitter
-        self._session = requests.Session()
-        self._session.mount(
-            self.url,
-            adapter or HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0),
-        )
         self._lock = threading.Lock()
         self._stats = GatewayStats()
 
@@ -124,18 +112,6 @@ class GatewayClient:
         """A snapshot of the counters."""
         with self._lock:
             return self._stats
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        self._session.close()
-
-    def __enter__(self) -> GatewayClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def send(self, items: Sequence[CallItem]) -> dict[int, Outcome]:
         """Send one batch call; an Outcome per recipient row. Raises `JobStop` if the job must stop."""
