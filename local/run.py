@@ -22,6 +22,9 @@ from local.aws import LocalAws, create_stack, moto_server
 from local.gateway_sim import Faults, GatewaySimulator
 from local.invoke import Invoker
 from local.summary import Summary, read_summary
+from smsdrop.config import Settings
+from smsdrop.delivery_config import DeliverySettings
+from smsdrop.delivery_wiring import build_poller
 
 SIM_CREDENTIALS = {"apiKey": "local-key", "apiSecret": "local-secret", "appId": "local-app"}
 
@@ -45,6 +48,8 @@ class Options:
     read_timeout_s: float = 2.0
     log_file: Path | None = None
     dry_run: bool = False
+    delivery: bool = False
+    delivered_ratio: float = 0.9
 
 
 def parse(argv: Sequence[str]) -> Options:
@@ -65,6 +70,8 @@ def parse(argv: Sequence[str]) -> Options:
     p.add_argument("--read-timeout-s", type=float, default=2.0, help="gateway read timeout")
     p.add_argument("--log-file", type=Path, default=None, help="where the function's JSON logs go")
     p.add_argument("--dry-run", action="store_true", help="check and batch the file, send nothing")
+    p.add_argument("--delivery", action="store_true", help="then poll delivery reports once, 2 minutes later")
+    p.add_argument("--delivered-ratio", type=float, default=0.9, help="share the simulator reports delivered")
     return Options(**vars(p.parse_args(argv)))
 
 
@@ -95,7 +102,18 @@ def run(options: Options) -> Summary:
             folder = "incoming/dry-run/" if options.dry_run else "incoming/"
             upload = invoker.upload(options.path, key=f"{folder}{options.path.name}")
             invocations = invoker.run_to_end(upload)
+            if options.delivery:
+                _poll_delivery_reports(aws)
         return read_summary(aws, upload, invocations, time.monotonic() - started, simulator)
+
+
+def _poll_delivery_reports(aws: LocalAws) -> None:
+    """Run the delivery poller once, as its schedule would a couple of minutes after the send."""
+    later = time.time() + 120
+    poller = build_poller(
+        Settings.from_env(), DeliverySettings(), aws.client("dynamodb"), aws.client("secretsmanager"), lambda: later
+    )
+    poller.run(lambda: 900_000)
 
 
 def _credentials(options: Options) -> dict[str, str]:
@@ -116,6 +134,7 @@ def _simulator(options: Options) -> Iterator[GatewaySimulator]:
         stall_rate=options.stall_rate,
         stall_s=options.read_timeout_s + 1.0,
         balance=options.balance,
+        delivered_ratio=options.delivered_ratio,
     )
     sim = GatewaySimulator(
         api_key=SIM_CREDENTIALS["apiKey"],

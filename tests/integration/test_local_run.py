@@ -72,3 +72,13 @@ def test_a_dry_run_checks_every_row_and_sends_nothing():
     assert summary["counts"]["SUBMITTED"] == 0
     assert summary["counts"]["VALIDATED"] + summary["counts"]["REJECTED"] == 329
     assert summary["reports"]["results"] == "reports/dry-run/campaign.results.csv"
+
+
+def test_delivery_reports_move_submitted_numbers_to_delivered_or_undelivered():
+    summary = local_run("--delivery", "--delivered-ratio", "0.5")
+    counts = summary["counts"]
+    assert counts["SUBMITTED"] == 0
+    assert counts["DELIVERED"] > 0
+    assert counts["UNDELIVERED"] > 0
+    assert counts["DELIVERED"] + counts["UNDELIVERED"] == summary["simulator"]["accepted"]
+    assert sum(counts.values()) == 329
