@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import count
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from operator import attrgetter
 
 from smsdrop.models import Batch, CallItem, Position, Recipient, Row, RowError
 
@@ -42,11 +43,11 @@ def batches(
 ) -> Iterator[Batch]:
     """The batches for `rows`, numbered from `first_seq`; `position()` is where the reader stands."""
     window = _Window(limits, count(first_seq), position)
+    add, reject = window.add, window.reject
     for row in rows:
-        if isinstance(row, RowError):
-            yield from window.reject(row)
-        else:
-            yield from window.add(row)
+        sent = reject(row) if isinstance(row, RowError) else add(row)
+        if sent:
+            yield from sent
     yield from window.drain()
 
 
@@ -61,14 +62,10 @@ class _Group:
         self.bytes = self.text_bytes
         self.recipients: list[Recipient] = []
 
-    def add(self, recipient: Recipient, cost: int) -> None:
-        """Append a recipient that adds `cost` bytes."""
-        self.recipients.append(recipient)
-        self.bytes += cost
-
     def item(self, start: int = 0, stop: int | None = None) -> CallItem:
         """Recipients `start` to `stop` as one item of a call."""
-        return CallItem(self.key[0], self.key[1], tuple(self.recipients[start:stop]))
+        recipients = self.recipients if start == 0 and stop is None else self.recipients[start:stop]
+        return CallItem(self.key[0], self.key[1], tuple(recipients))
 
 
 class _CallBuilder:
@@ -112,6 +109,9 @@ class _Window:
 
     def __init__(self, limits: BatchLimits, seq: Iterator[int], position: Callable[[], Position]) -> None:
         self._limits = limits
+        self._room = limits.max_body_bytes - CALL_BYTES  # what a group may weigh, for the hot path of add
+        self._per_call = limits.numbers_per_call
+        self._window_rows = limits.window_rows
         self._seq = seq
         self._position = position
         self._groups: dict[tuple[str, str], _Group] = {}
@@ -125,19 +125,21 @@ class _Window:
             return []
         return [self._batch((), self._earliest_waiting())]
 
-    def add(self, recipient: Recipient) -> list[Batch]:
+    def add(self, recipient: Recipient) -> list[Batch] | tuple[()]:
         """Add a recipient; a batch if its group fills a call, several if the window is full."""
-        key, cost, sent = (recipient.content, recipient.sender_id), _recipient_bytes(recipient), []
+        key, cost = (recipient.content, recipient.sender_id), _recipient_bytes(recipient)
         group = self._groups.get(key) or self._open(key)
-        if CALL_BYTES + group.bytes + cost > self._limits.max_body_bytes:
-            sent.append(self._send(group))
+        sent: list[Batch] | tuple[()] = ()
+        if group.bytes + cost > self._room:
+            sent = [self._send(group)]
             group = self._open(key)
-        group.add(recipient, cost)
+        group.recipients.append(recipient)
+        group.bytes += cost
         self._pending += 1
-        if len(group.recipients) == self._limits.numbers_per_call:
-            sent.append(self._send(group))
-        if self._pending >= self._limits.window_rows:
-            sent.extend(self.drain())
+        if len(group.recipients) == self._per_call:
+            sent = [*sent, self._send(group)]
+        if self._pending >= self._window_rows:
+            sent = [*sent, *self.drain()]
         return sent
 
     def drain(self) -> Iterator[Batch]:
@@ -191,8 +193,7 @@ def _earliest_after(calls: list[tuple[CallItem, ...]]) -> list[Recipient | None]
     return earliest[::-1]
 
 
-def _row_of(recipient: Recipient) -> int:
-    return recipient.row
+_row_of: Callable[[Recipient], int] = attrgetter("row")
 
 
 def _recipient_bytes(recipient: Recipient) -> int:
@@ -205,7 +206,8 @@ def _recipient_bytes(recipient: Recipient) -> int:
 
 def _json_bytes(text: str) -> int:
     """The UTF-8 length of `text` as a JSON string (quotes included), as json.dumps(ensure_ascii=False)."""
-    return len(encode_basestring(text).encode())
+    escaped = encode_basestring(text)
+    return len(escaped) if escaped.isascii() else len(escaped.encode())
 
 
 @lru_cache(maxsize=1024)

@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _quoted  # type: ignore[attr-defined]
 from typing import Any
 
 import requests
@@ -32,23 +33,29 @@ _RETRY_HTTP = frozenset({408, 429})
 _REJECT_HTTP = frozenset({400, 413})
 _LEADING_CODE = re.compile(r"\s*(-\d+)\b")
 _STATUS = re.compile(r"-?\d+")
+_CALL_JSON = '{"appId":%s,"array":[%s]}'
+_ITEM_JSON = '{"numbers":%s,"content":%s,"senderId":%s,"orderId":%s}'
 
 
 def request_body(app_id: str, items: Sequence[CallItem]) -> bytes:
-    """The exact bytes POSTed for `items`: compact UTF-8 JSON, orderIds aligned with numbers."""
-    payload = {
-        "appId": app_id,
-        "array": [
-            {
-                "numbers": ",".join(r.number for r in item.recipients),
-                "content": item.content,
-                "senderId": item.sender_id,
-                "orderId": ",".join(r.order_id for r in item.recipients),
-            }
+    """The exact bytes POSTed for `items`: compact UTF-8 JSON, orderIds aligned with numbers.
+
+    Byte for byte what json.dumps(payload, ensure_ascii=False, separators=(",", ":")) gives, with each string
+    quoted by json's own encoder, at half the cost (no dict per item).
+    """
+    array = ",".join(
+        [
+            _ITEM_JSON
+            % (
+                _quoted(",".join([r.number for r in item.recipients])),
+                _quoted(item.content),
+                _quoted(item.sender_id),
+                _quoted(",".join([r.order_id for r in item.recipients])),
+            )
             for item in items
-        ],
-    }
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        ]
+    )
+    return (_CALL_JSON % (_quoted(app_id), array)).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
