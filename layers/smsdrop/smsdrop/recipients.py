@@ -6,8 +6,8 @@ ends, so every row knows the exact offset it starts at, and a checkpoint can res
 
 Whole-file problems found before the first row (empty, binary, not UTF-8 in the first block, missing
 columns) raise FileRefused before any row; bytes that are not UTF-8 further on reject only their rows.
-Corrupt gzip, a line over MAX_LINE_BYTES or a quote that never closes can only be found where they are,
-so they raise FileRefused there, after earlier rows.
+Corrupt gzip, a line over MAX_LINE_BYTES, a quote that never closes or more than MAX_BLANK_LINES blank
+lines can only be found where they are, so they raise FileRefused there, after earlier rows.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ SENDER_ID_LIMIT = 32
 ORDER_ID_LIMIT = 64
 READ_BYTES = 1 << 18
 MAX_LINE_BYTES = 1 << 20
+MAX_BLANK_LINES = 1 << 20  # more than a spreadsheet has rows: only a generated file has more
 _GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_WBITS = 31
 _BAD_TEXT = re.compile("[\udc00-\udcff]")
@@ -91,7 +92,7 @@ class RecipientReader:
         again, not yielded: duplicates and repeated orderIds are still found, and blank lines still counted.
         """
         feed = _LineFeed(self._open())
-        records = csv.reader(feed.lines())
+        records = csv.reader(feed.lines(), strict=True)  # a quote left open must not swallow the rows after it
         columns = _header(records, feed)
         self._extra_columns = columns.extra
         self._row, self._end, self._blank_lines = 1, feed.offset_at(records.line_num), 0
@@ -130,6 +131,8 @@ class RecipientReader:
                 self._row, self._end = row, end
                 if result is None:
                     self._blank_lines += 1
+                    if self._blank_lines > MAX_BLANK_LINES:  # skipped without a batch, so without a time check
+                        raise FileRefused(FileProblem.TOO_MANY_BLANK_LINES, limit=MAX_BLANK_LINES)
                 yield result
         except csv.Error:
             raise FileRefused(FileProblem.UNCLOSED_QUOTE, row=row + 1) from None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
+from smsdrop.masking import mask_number
+
 
 class Rejection(StrEnum):
     """Every reason a single row is not sent. The value is the code recorded with the row."""
@@ -92,6 +94,7 @@ class FileProblem(StrEnum):
     EMPTY_COLUMN_NAME = "EMPTY_COLUMN_NAME"
     LINE_TOO_LONG = "LINE_TOO_LONG"
     UNCLOSED_QUOTE = "UNCLOSED_QUOTE"
+    TOO_MANY_BLANK_LINES = "TOO_MANY_BLANK_LINES"
 
     def reason(self, **details: object) -> str:
         """The message for this problem, with `details` filled in."""
@@ -110,7 +113,11 @@ _FILE_MESSAGES: dict[FileProblem, str] = {
     FileProblem.DUPLICATE_COLUMN: "columns {first!r} and {second!r} both name the {field}",
     FileProblem.EMPTY_COLUMN_NAME: "column {position} has no name",
     FileProblem.LINE_TOO_LONG: "the line at byte {offset} is longer than {limit} bytes: is this a CSV file?",
-    FileProblem.UNCLOSED_QUOTE: "a quoted field in row {row} never closes",
+    FileProblem.UNCLOSED_QUOTE: (
+        "a quoted field in row {row} is not closed properly (a quote is missing or misplaced, "
+        "or the field is longer than any CSV cell should be)"
+    ),
+    FileProblem.TOO_MANY_BLANK_LINES: "the file has more than {limit} blank lines: is this a CSV file?",
 }
 
 
@@ -118,7 +125,12 @@ class FileRefused(Exception):  # noqa: N818 - a verdict on the file, not an erro
     """The whole file cannot be sent. The message names the problem and the columns found, if any."""
 
     def __init__(self, problem: FileProblem, columns: Sequence[str] = (), **details: object) -> None:
-        found = f"; columns found: {', '.join(map(repr, columns))}" if columns else ""
+        found = f"; columns found: {', '.join(repr(_masked(c)) for c in columns)}" if columns else ""
         super().__init__(problem.reason(**details) + found)
         self.problem = problem
         self.columns = tuple(columns)
+
+
+def _masked(name: str) -> str:
+    """A column name as shown in messages and logs: a phone number (a header-less file) masked to its last 4."""
+    return mask_number(name) if sum(c.isdigit() for c in name) >= 7 else name
