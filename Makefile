@@ -39,5 +39,11 @@ build: $(BUILD_STAMP)
 demo: venv
 	$(PY) -m local.run examples/campaign.csv
 
+bench: venv
+	$(PY) -m bench
+
+bench-quick: venv
+	$(PY) -m bench --quick
+
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis
