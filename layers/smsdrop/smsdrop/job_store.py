@@ -51,11 +51,6 @@ class JobRecord:
         """Whether the job has reached a final state."""
         return self.state is not JobState.RUNNING
 
-    @property
-    def is_stopping(self) -> bool:
-        """Whether the provider stopped the job and the rest is only being recorded."""
-        return bool(self.stop_reason)
-
 
 @dataclass(frozen=True, slots=True)
 class Busy:

@@ -88,11 +88,6 @@ class Status(StrEnum):
     DELIVERED = "DELIVERED"
     UNDELIVERED = "UNDELIVERED"
 
-    @property
-    def is_final(self) -> bool:
-        """Whether nothing more can happen to the number (a delivery report never moves it back)."""
-        return self not in (Status.SUBMITTED, Status.UNKNOWN)
-
 
 SEND_STATUSES = (Status.SUBMITTED, Status.REJECTED, Status.FAILED, Status.UNKNOWN)
 
