@@ -1,46 +1,19 @@
 """The getReport client: the request it makes, what it retries, and what ends a poll."""
 
-import io
-import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from requests.adapters import BaseAdapter
 
 from smsdrop.credentials import Credentials
 from smsdrop.delivery_client import ReportClient, ReportRefused, ReportUnavailable
 from smsdrop.delivery_reports import Report
 from smsdrop.signing import sign
+from tests.fixtures.scripted_http import ScriptedAdapter
 
 BASE_URL = "https://api.example.test/sms"
 CREDENTIALS = Credentials(api_key="bDqJFiq9", api_secret="s3cr3t-value", app_id="4luaKsL2")
 NOW = 1_800_000_000
-
-
-class ScriptedAdapter(BaseAdapter):
-    """Answers each request with the next scripted answer: a JSON dict, (http status, body bytes), or an error."""
-
-    def __init__(self, *answers):
-        super().__init__()
-        self.answers = list(answers)
-        self.requests = []
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        self.requests.append(request)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        http, body = answer if isinstance(answer, tuple) else (200, json.dumps(answer).encode())
-        response = requests.Response()
-        response.status_code = http
-        response.raw = io.BytesIO(body)
-        response.request = request
-        response.url = request.url
-        return response
-
-    def close(self):
-        pass
 
 
 def make_client(*answers, attempts=3):

@@ -1,10 +1,8 @@
-import io
 import json
 import logging
 
 import pytest
 import requests
-from requests.adapters import BaseAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from smsdrop.credentials import Credentials
@@ -12,6 +10,7 @@ from smsdrop.gateway import UNKNOWN_REASON, GatewayClient, request_body
 from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
 from smsdrop.provider_codes import ProviderCode
 from smsdrop.signing import sign
+from tests.fixtures.scripted_http import ScriptedAdapter
 
 BASE_URL = "https://api.example.test/sms"
 CREDENTIALS = Credentials(api_key="bDqJFiq9", api_secret="s3cr3t-value", app_id="4luaKsL2")
@@ -65,33 +64,6 @@ def accepted(*rows, status="0", fail_array=None, **extra):
 
 def failure(code, reason="failure"):
     return {"status": code, "reason": reason, "success": "0", "fail": "0", "array": []}
-
-
-class ScriptedAdapter(BaseAdapter):
-    """Answers each request with the next scripted answer: a JSON dict, (http status, body bytes), or an error."""
-
-    def __init__(self, *answers):
-        super().__init__()
-        self.answers = list(answers)
-        self.requests = []
-        self.timeouts = []
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        self.requests.append(request)
-        self.timeouts.append(timeout)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        http, body = answer if isinstance(answer, tuple) else (200, json.dumps(answer).encode())
-        response = requests.Response()
-        response.status_code = http
-        response.raw = io.BytesIO(body)
-        response.request = request
-        response.url = request.url
-        return response
-
-    def close(self):
-        pass
 
 
 class Clock:
