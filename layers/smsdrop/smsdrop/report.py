@@ -16,7 +16,7 @@ from smsdrop.uploads import INCOMING_PREFIX, Upload
 
 REPORTS_PREFIX = "reports/"
 COLUMNS = ("row", "number", "orderId", "status", "reason", "msgId", "parts")
-PART_BYTES = 8 * 1024 * 1024  # S3 multipart parts: at least 5 MiB each but the last
+PART_BYTES = 5 * 1024 * 1024  # S3 multipart parts: at least 5 MiB each but the last
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BILLABLE = frozenset(
     s.value for s in (Status.SUBMITTED, Status.DELIVERED, Status.UNDELIVERED, Status.UNKNOWN, Status.VALIDATED)
@@ -130,14 +130,34 @@ class ReportWriter:
 
 def _csv_chunks(items: Iterable[Mapping[str, Any]], cost: Cost) -> Iterator[bytes]:
     """The results file in chunks of about PART_BYTES (always at least one, with the header)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    part = _Part()
+    writer = csv.writer(part, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for item in items:
         writer.writerow(result_line(item))
         cost.add(item)
-        if buffer.tell() >= PART_BYTES:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
+        if part.size >= PART_BYTES:
+            yield part.take()
+    yield part.take()
+
+
+class _Part:
+    """A file-like sink for csv.writer that keeps its lines as UTF-8 bytes: a part costs its size in memory,
+    where a StringIO would hold up to 4 bytes a character and then a copy for `getvalue()` and one to encode."""
+
+    def __init__(self) -> None:
+        self._buffer = io.BytesIO()
+
+    @property
+    def size(self) -> int:
+        """Bytes written since the last `take`."""
+        return self._buffer.tell()
+
+    def write(self, text: str) -> None:
+        """csv.writer's one call."""
+        self._buffer.write(text.encode())
+
+    def take(self) -> bytes:
+        """What was written (BytesIO hands over its own buffer, no copy), and start again empty."""
+        data, self._buffer = self._buffer.getvalue(), io.BytesIO()
+        return data
