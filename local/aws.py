@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
 TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's dummies
@@ -54,6 +53,8 @@ def _key_args() -> dict[str, str]:
 @contextmanager
 def moto_server() -> Iterator[str]:
     """Start moto in server mode on a free 127.0.0.1 port; yield its endpoint URL."""
+    from moto.server import ThreadedMotoServer  # here, so a process that only talks to a server does not load moto
+
     for key, value in TEST_CREDENTIALS.items():
         os.environ.setdefault(key, value)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request would swamp the output
