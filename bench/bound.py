@@ -17,12 +17,11 @@ python -m bench.bound [--quick]
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import requests
 
-from bench.common import Servers, StageClock, csv_bytes, data_rows, run_job, runner, save, servers, table
+from bench.common import Servers, StageClock, csv_bytes, data_rows, run_job, runner, script_main, servers, table
 
 GOAL = 0.80
 # (latency ms, in flight, numbers per call, sink, writer threads)
@@ -168,15 +167,7 @@ def report(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print, save."""
-    p = argparse.ArgumentParser(prog="python -m bench.bound", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--no-save", action="store_true")
-    args = p.parse_args(argv)
-    result = measure(args.quick)
-    print(report(result))
-    if not args.no_save:
-        save("bound", result)
-    return 0
+    return script_main("bound", __doc__, lambda args: measure(args.quick), report, argv)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -16,7 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results.json"
@@ -129,6 +130,30 @@ def save(section: str, data: dict[str, Any], path: Path = RESULTS) -> None:
     results[section] = data
     results["machine"] = machine()
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def script_main(
+    name: str,
+    doc: str,
+    measure: Callable[[argparse.Namespace], dict[str, Any]],
+    report: Callable[[dict[str, Any]], str],
+    argv: list[str] | None,
+    quick_help: str = "small inputs",
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> int:
+    """A bench script's command line (its `options`, --quick, --no-save): measure, print the table, save it under
+    `name` in results.json, or `<name>_quick` so a quick run never overwrites the full figures."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{name}", description=doc.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--no-save", action="store_true")
+    if options:
+        options(parser)
+    args = parser.parse_args(argv)
+    result = measure(args)
+    print(report(result))
+    if not args.no_save:
+        save(f"{name}_quick" if args.quick else name, result)
+    return 0
 
 
 def table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -265,6 +290,27 @@ class StageClock:
                 self.main[stage] += seconds
 
 
+T = TypeVar("T")
+
+
+def timed_iteration(items: Iterator[T], done: Callable[[float, int], None]) -> Iterator[T]:
+    """`items`, timing each `next`; `done(seconds, count)` once the iteration ends (or is abandoned)."""
+    spent, count, now = 0.0, 0, time.perf_counter
+    try:
+        while True:
+            t0 = now()
+            try:
+                item = next(items)
+            except StopIteration:
+                spent += now() - t0
+                return
+            spent += now() - t0
+            count += 1
+            yield item
+    finally:
+        done(spent, count)
+
+
 class TimedReader:
     """A Reader whose row iteration is timed as "read" (streaming from S3, parsing and validating)."""
 
@@ -273,20 +319,7 @@ class TimedReader:
 
     def rows(self, start: Any = None) -> Iterator[Any]:
         """The inner reader's rows; the time spent producing them is added up, then reported once."""
-        rows, spent, count, clock = self._inner.rows(start), 0.0, 0, time.perf_counter
-        try:
-            while True:
-                t0 = clock()
-                try:
-                    row = next(rows)
-                except StopIteration:
-                    spent += clock() - t0
-                    return
-                spent += clock() - t0
-                count += 1
-                yield row
-        finally:
-            self._clock.add("read", spent, count)
+        return timed_iteration(self._inner.rows(start), lambda spent, count: self._clock.add("read", spent, count))
 
     @property
     def position(self) -> Any:
@@ -408,20 +441,7 @@ def _time_batching(clock: StageClock | None) -> None:
         return
 
     def timed_batches(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        work, spent, count, now = batching.batches(*args, **kwargs), 0.0, 0, time.perf_counter
-        try:
-            while True:
-                t0 = now()
-                try:
-                    batch = next(work)
-                except StopIteration:
-                    spent += now() - t0
-                    return
-                spent += now() - t0
-                count += 1
-                yield batch
-        finally:
-            clock.add("batch", spent, count)
+        return timed_iteration(batching.batches(*args, **kwargs), lambda spent, count: clock.add("batch", spent, count))
 
     job_module.batches = timed_batches  # type: ignore[attr-defined]
 

@@ -11,14 +11,13 @@ python -m bench.cost [--quick]
 
 from __future__ import annotations
 
-import argparse
 import math
 import threading
 import time
 from collections import Counter
 from typing import Any
 
-from bench.common import Servers, StageClock, csv_bytes, data_rows, run_job, runner, save, servers, table
+from bench.common import Servers, StageClock, csv_bytes, data_rows, run_job, runner, script_main, servers, table
 
 MEMORY_MB = 512  # template.yaml's default MemorySize for IngestFunction
 # us-east-1 list prices as known to the author (last checked before 2025-06; DynamoDB on-demand after the
@@ -253,15 +252,7 @@ def report(m: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print, save."""
-    p = argparse.ArgumentParser(prog="python -m bench.cost", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--no-save", action="store_true")
-    args = p.parse_args(argv)
-    result = measure(args.quick)
-    print(report(result))
-    if not args.no_save:
-        save("cost", result)
-    return 0
+    return script_main("cost", __doc__, lambda args: measure(args.quick), report, argv)
 
 
 if __name__ == "__main__":

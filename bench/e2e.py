@@ -10,7 +10,6 @@ python -m bench.e2e [--quick] [--latency-ms 20]
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
@@ -23,7 +22,7 @@ from bench.common import (
     data_rows,
     run_job,
     runner,
-    save,
+    script_main,
     servers,
     synthetic_rows,
     table,
@@ -130,16 +129,14 @@ def report(r: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print, save."""
-    p = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--latency-ms", type=float, default=20.0)
-    p.add_argument("--no-save", action="store_true")
-    args = p.parse_args(argv)
-    result = measure(args.quick, args.latency_ms)
-    print(report(result))
-    if not args.no_save:
-        save("e2e", result)
-    return 0
+    return script_main(
+        "e2e",
+        __doc__,
+        lambda args: measure(args.quick, args.latency_ms),
+        report,
+        argv,
+        options=lambda p: p.add_argument("--latency-ms", type=float, default=20.0),
+    )
 
 
 if __name__ == "__main__":

@@ -23,18 +23,25 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.common import Servers, save, servers, table, write_csv
+from bench.common import Servers, script_main, servers, table, write_csv
 
 GOAL_MB = 200.0
 GOAL_GROWTH = 0.20
 BUDGET_MS = 900_000  # Lambda's maximum: a continuation only if a run needs more
+REPORT_LIMIT_S = 300.0  # the results report's read-back from moto is the slow part of a big run
 
 
-def measure_one(srv: Servers, rows: int, workdir: Path) -> dict[str, Any]:
-    """Generate, upload, run the handler in a child until the job ends; its peak RSS and how long it took."""
+def measure_one(srv: Servers, rows: int, workdir: Path, report_limit_s: float) -> dict[str, Any]:
+    """Generate, upload, run the handler in a child until the job ends; its peak RSS and how long it took.
+
+    The results report reads every item back from moto server, whose Query pagination slows down as the
+    table grows (~1,000 items/s at 20k items, ~90 at 1M): after `report_limit_s` in the report the child
+    is stopped and the run is marked not completed, with the peak it reached.
+    """
     path = write_csv(workdir / f"bench-{rows}.csv", rows)
     stack = srv.stack()
     upload = stack.upload(path, key=f"incoming/bench-{rows}.csv")
+    path.unlink()
     names = asdict(stack.aws.names)
     spec = {"endpoint": stack.aws.endpoint, "names": names, "upload": asdict(upload), "budget_ms": BUDGET_MS}
     env = os.environ | stack.env()
@@ -42,46 +49,80 @@ def measure_one(srv: Servers, rows: int, workdir: Path) -> dict[str, Any]:
     child = subprocess.Popen(
         [sys.executable, "-m", "bench.memory", "--child", json.dumps(spec)], env=env, stdout=subprocess.PIPE, text=True
     )
-    samples: list[tuple[float, float]] = []
+    samples: list[tuple[float, float, float]] = []
+    events: dict[str, Any] = {}
     done = threading.Event()
     threading.Thread(target=_sample_rss, args=(child.pid, started, samples, done), daemon=True).start()
-    out = child.stdout.read() if child.stdout else ""
-    child.wait()
+    threading.Thread(target=_read_events, args=(child, events, started), daemon=True).start()
+    completed = _wait(child, events, report_limit_s)
     done.set()
     seconds = time.perf_counter() - started
-    if child.returncode != 0:
+    if completed and child.returncode != 0:
         raise RuntimeError(f"the handler run for {rows} rows failed (exit {child.returncode})")
-    said = json.loads(out.strip().splitlines()[-1])
     job = _job(stack, upload.job_id)
-    if job["state"] != "COMPLETED" or job["rows"] != rows:
+    if completed and (job["state"] != "COMPLETED" or job["rows"] != rows):
         raise AssertionError(f"{rows}-row job ended {job}")
-    path.unlink()
+    send_end = events.get("report_start")
+    peak = events["done"]["peak_rss_mb"] if completed else max((hwm for _, _, hwm in samples), default=0.0)
     return {
         "rows": rows,
+        "completed": completed,
         "file_mb": round(upload.size / 1e6, 1),
-        "peak_rss_mb": said["peak_rss_mb"],
-        "baseline_rss_mb": said["baseline_rss_mb"],
-        "rss_at_send_end_mb": _rss_before(samples, said["send_end_s"]),
-        "invocations": said["invocations"],
+        "peak_rss_mb": peak,
+        "baseline_rss_mb": events.get("baseline", {}).get("rss_mb"),
+        "rss_at_send_end_mb": _rss_before(samples, send_end) if send_end else None,
+        "invocations": events["done"]["invocations"] if completed else None,
         "seconds": round(seconds, 1),
-        "report_seconds": round(said["seconds"] - said["send_end_s"], 1),
-        "rss_samples_mb": [(round(t, 1), round(mb, 1)) for t, mb in samples[:: max(1, len(samples) // 20)]],
+        "send_seconds": round(send_end, 1) if send_end else None,
+        "report_seconds": round(seconds - send_end, 1) if send_end else None,
+        "rss_samples_mb": [(round(t, 1), round(mb, 1)) for t, mb, _ in samples[:: max(1, len(samples) // 20)]],
         "counts": job["counts"],
+        "state": job["state"],
     }
 
 
-def _sample_rss(pid: int, started: float, samples: list[tuple[float, float]], done: threading.Event) -> None:
+def _wait(child: subprocess.Popen[str], events: dict[str, Any], report_limit_s: float) -> bool:
+    """Wait for the child; stop it (by its pid) once it has spent `report_limit_s` in the report. True if done."""
+    while child.poll() is None:
+        started = events.get("report_start_clock")
+        if started is not None and time.perf_counter() - started > report_limit_s:
+            time.sleep(2.0)  # one more RSS sample
+            child.terminate()
+            child.wait(timeout=30)
+            return False
+        time.sleep(1.0)
+    deadline = time.perf_counter() + 10
+    while "done" not in events and time.perf_counter() < deadline:
+        time.sleep(0.1)
+    return "done" in events
+
+
+def _read_events(child: subprocess.Popen[str], events: dict[str, Any], started: float) -> None:
+    for line in child.stdout or ():
+        event = json.loads(line)
+        name = event.pop("event")
+        if name == "report_start" and name in events:
+            continue  # a continuation's report: the first one counts
+        events[name] = event
+        if name == "report_start":
+            events["report_start_clock"] = time.perf_counter()
+            events["report_start"] = time.perf_counter() - started
+
+
+def _sample_rss(pid: int, started: float, samples: list[tuple[float, float, float]], done: threading.Event) -> None:
     while not done.wait(1.0):
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    samples.append((time.perf_counter() - started, int(line.split()[1]) / 1024))
-        except OSError:
+            status = dict(
+                line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+            )
+            rss, hwm = (int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
+            samples.append((time.perf_counter() - started, rss, round(hwm, 1)))
+        except (OSError, KeyError, ValueError):
             return
 
 
-def _rss_before(samples: list[tuple[float, float]], at: float) -> float | None:
-    earlier = [mb for t, mb in samples if t <= at]
+def _rss_before(samples: list[tuple[float, float, float]], at: float) -> float | None:
+    earlier = [mb for t, mb, _ in samples if t <= at]
     return round(max(earlier), 1) if earlier else None
 
 
@@ -92,43 +133,42 @@ def _job(stack: Any, job_id: str) -> dict[str, Any]:
     key = {"job_id": {"S": job_id}, "rec": {"S": "JOB"}}
     item = stack.aws.client("dynamodb").get_item(TableName=stack.aws.names.table, Key=key)["Item"]
     job = {k: plain(v) for k, v in item.items()}
-    return {"state": job["state"], "rows": int(job["rows"]), "counts": {k: int(v) for k, v in job["counts"].items()}}
+    counts = {k: int(v) for k, v in job["counts"].items()}
+    return {"state": job["state"], "rows": int(job.get("rows", 0)), "counts": counts}
 
 
 def child(spec_json: str) -> int:
-    """In the child: invoke the real handler until the job ends; print what the parent cannot see."""
+    """In the child: invoke the real handler until the job ends; tell the parent what it cannot see, as it happens.
+
+    One JSON line per event: "baseline" (RSS after the imports), "report_start" (sending is over, the
+    results report begins), "done" (invocations, own peak RSS).
+    """
     spec = json.loads(spec_json)
     real_stdout = os.fdopen(os.dup(1), "w")
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the handler's JSON logs and metrics
+
+    def tell(event: str, **facts: Any) -> None:
+        print(json.dumps({"event": event, **facts}), file=real_stdout, flush=True)
+
     from local.aws import LocalAws, Names
     from local.invoke import Invoker
     from smsdrop.report import ReportWriter
     from smsdrop.uploads import Upload
 
-    started = time.perf_counter()
-    send_end = [0.0]
     write = ReportWriter.write
 
-    def timed_write(self: ReportWriter, *args: Any, **kwargs: Any) -> Any:
-        send_end[0] = time.perf_counter() - started
+    def noted_write(self: ReportWriter, *args: Any, **kwargs: Any) -> Any:
+        tell("report_start")
         return write(self, *args, **kwargs)
 
-    ReportWriter.write = timed_write  # type: ignore[method-assign] - only to note when sending ended
+    ReportWriter.write = noted_write  # type: ignore[method-assign] - only to note when sending ended
     aws = LocalAws(spec["endpoint"], Names(**spec["names"]))
     invoker = Invoker(aws, spec["budget_ms"])
     import ingest.app  # noqa: F401 - imported before the baseline, as at a cold start
 
-    baseline = _own_rss_mb()
+    tell("baseline", rss_mb=_own_rss_mb())
     invocations = invoker.run_to_end(Upload(**spec["upload"]))
-    seconds = time.perf_counter() - started
-    said = {
-        "invocations": invocations,
-        "baseline_rss_mb": baseline,
-        "peak_rss_mb": _own_rss_mb("VmHWM:"),
-        "send_end_s": send_end[0],
-        "seconds": seconds,
-    }
-    print(json.dumps(said), file=real_stdout, flush=True)
+    tell("done", invocations=invocations, peak_rss_mb=_own_rss_mb("VmHWM:"))
     return 0
 
 
@@ -139,13 +179,15 @@ def _own_rss_mb(field: str = "VmRSS:") -> float:
     return 0.0
 
 
-def measure(sizes: list[int]) -> dict[str, Any]:
+def measure(sizes: list[int], report_limit_s: float = REPORT_LIMIT_S) -> dict[str, Any]:
     """Each size in turn, against the same servers."""
     runs = []
     with servers(20) as srv, tempfile.TemporaryDirectory(prefix="smsdrop-bench-") as workdir:
         for rows in sizes:
-            runs.append(measure_one(srv, rows, Path(workdir)))
-            print(f"  {rows:,} rows: peak RSS {runs[-1]['peak_rss_mb']} MB in {runs[-1]['seconds']} s", flush=True)
+            run = measure_one(srv, rows, Path(workdir), report_limit_s)
+            runs.append(run)
+            end = "" if run["completed"] else f", stopped {report_limit_s:g} s into the report"
+            print(f"  {rows:,} rows: peak RSS {run['peak_rss_mb']} MB in {run['seconds']} s{end}", flush=True)
     smallest, largest = runs[0], runs[-1]
     growth = largest["peak_rss_mb"] / smallest["peak_rss_mb"] - 1
     return {
@@ -160,34 +202,38 @@ def report(result: dict[str, Any]) -> str:
     """The table."""
     rows = [
         (f"{r['rows']:,} rows ({r['file_mb']} MB CSV)", r["baseline_rss_mb"], r["rss_at_send_end_mb"] or "-",
-         r["peak_rss_mb"], r["invocations"], r["seconds"], r["report_seconds"])
+         r["peak_rss_mb"], r["invocations"] or "-", r["send_seconds"] or "-", r["report_seconds"] or "-",
+         "yes" if r["completed"] else "no: stopped in the report")
         for r in result["runs"]
     ]  # fmt: skip
     title = (
         f"peak RSS of the handler process (goal <= {GOAL_MB:g} MB and within {GOAL_GROWTH:.0%} of the smallest run;"
         f" growth here {result['growth_largest_vs_smallest']:+.1%})"
     )
-    header = ("run", "after imports MB", "sending MB", "peak MB", "invocations", "seconds", "report s")
+    header = ("run", "after imports MB", "sending MB", "peak MB", "invocations", "send s", "report s", "completed")
     return table(title, header, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print, save."""
-    p = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.split("\n")[0])
-    p.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    p.add_argument("--quick", action="store_true", help="2,000 and 10,000 rows")
-    p.add_argument("--child", help=argparse.SUPPRESS)
-    p.add_argument("--no-save", action="store_true")
-    args = p.parse_args(argv)
-    if args.child:
-        return child(args.child)
-    sizes = [2_000, 10_000] if args.quick else args.rows
-    result = measure(sizes)
-    print(report(result))
-    if not args.no_save:
-        save("memory_quick" if args.quick else "memory", result)
-    return 0
+    return script_main(
+        "memory",
+        __doc__,
+        lambda args: measure([2_000, 10_000] if args.quick else args.rows, args.report_limit_s),
+        report,
+        argv,
+        quick_help="2,000 and 10,000 rows",
+        options=_options,
+    )
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    limit_help = "stop a run after this long in its report"
+    parser.add_argument("--report-limit-s", type=float, default=REPORT_LIMIT_S, help=limit_help)
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        raise SystemExit(child(sys.argv[2]))
     raise SystemExit(main())

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import csv_bytes, save, table
+from bench.common import csv_bytes, script_main, table
 
 GOAL = 0.30
 
@@ -136,18 +136,20 @@ def report(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print, save."""
-    p = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n")[0])
-    p.add_argument("--rows", type=int, default=200_000)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--quick", action="store_true", help="50k rows, 3 repeats")
-    p.add_argument("--no-save", action="store_true")
-    args = p.parse_args(argv)
-    rows, repeats = (50_000, 3) if args.quick else (args.rows, args.repeats)
-    result = measure(rows, repeats)
-    print(report(result))
-    if not args.no_save:
-        save("pipeline", result)
-    return 0
+    return script_main(
+        "pipeline",
+        __doc__,
+        lambda args: measure(*((50_000, 3) if args.quick else (args.rows, args.repeats))),
+        report,
+        argv,
+        quick_help="50k rows, 3 repeats",
+        options=_options,
+    )
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=5)
 
 
 if __name__ == "__main__":
