@@ -20,7 +20,7 @@ from smsdrop.delivery_reports import Report, Source
 from smsdrop.delivery_store import AWAITING, AWAITING_INDEX, DUE, DeliveryStore, ItemKey
 from smsdrop.delivery_wiring import build_poller
 from smsdrop.gateway import GatewayClient
-from smsdrop.job_store import JobStore
+from smsdrop.job_store import Completions, JobStore
 from smsdrop.models import CallItem, Outcome, Recipient, Status
 from smsdrop.results import Result, ResultWriter, row_key
 from smsdrop.uploads import Upload
@@ -93,9 +93,9 @@ def seed(
         results.append(Result(ghost, Outcome(Status.SUBMITTED, msg_id=f"ghost-{uuid.uuid4().hex}"), "b1"))
     assert all(r.outcome.status is Status.SUBMITTED for r in results)
     ResultWriter(db, table, ttl_days=1).write(upload.job_id, results, submitted_at)
-    JobStore(db, table).complete(
-        upload.job_id, OWNER, "b1", {Status.SUBMITTED: len(results)}, None, submitted_at + 3600
-    )
+    done = Completions()
+    done.add("b1", {Status.SUBMITTED: len(results)}, None)
+    JobStore(db, table).complete(upload.job_id, OWNER, done, submitted_at + 3600)
     return Seeded(aws, upload.job_id, {r.row.row: r.outcome.msg_id for r in results})
 
 

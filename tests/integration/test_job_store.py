@@ -1,6 +1,6 @@
 import pytest
 
-from smsdrop.job_store import Busy, JobState, JobStore, LeaseLost
+from smsdrop.job_store import Busy, Completions, JobState, JobStore, LeaseLost
 from smsdrop.models import Position, Status
 from smsdrop.uploads import Upload
 
@@ -44,25 +44,56 @@ def test_a_released_job_is_resumed_from_its_checkpoint_without_a_recount(store):
     assert not record.needs_recount
 
 
+def done(batch: str, counts: dict[Status, int], checkpoint: Position | None = None) -> Completions:
+    completions = Completions()
+    completions.add(batch, counts, checkpoint)
+    return completions
+
+
 def test_the_old_holder_loses_every_write_once_the_lease_is_taken(store):
     claim(store, "a")
     claim(store, "b", now=NOW + 61)
     with pytest.raises(LeaseLost):
         store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3), NOW + 200)
     with pytest.raises(LeaseLost):
-        store.complete(UPLOAD.job_id, "a", "1.0", {Status.SUBMITTED: 2}, None, NOW + 200)
+        store.complete(UPLOAD.job_id, "a", done("1.0", {Status.SUBMITTED: 2}), NOW + 200)
 
 
 def test_completing_a_batch_adds_its_counts_moves_the_checkpoint_and_drops_its_mark(store):
     claim(store, "a")
     store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3, 5), NOW + 60)
     assert store.get(UPLOAD.job_id).in_flight == {"1.0": (2, 3, 5)}
-    store.complete(UPLOAD.job_id, "a", "1.0", {Status.SUBMITTED: 2, Status.REJECTED: 1}, Position(99, 5), NOW + 60)
+    completions = done("1.0", {Status.SUBMITTED: 2, Status.REJECTED: 1}, Position(99, 5))
+    store.complete(UPLOAD.job_id, "a", completions, NOW + 60)
     record = store.get(UPLOAD.job_id)
     assert record.in_flight == {}
     assert record.counts["SUBMITTED"] == 2
     assert record.counts["REJECTED"] == 1
     assert record.checkpoint == Position(99, 5)
+
+
+def test_the_next_mark_carries_the_completions_of_earlier_batches_in_the_same_write(store):
+    claim(store, "a")
+    store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3), NOW + 60)
+    store.mark_in_flight(UPLOAD.job_id, "a", "1.1", (4, 5), NOW + 60)
+    completions = done("1.0", {Status.SUBMITTED: 2}, Position(50, 3))
+    completions.add("1.1", {Status.SUBMITTED: 1, Status.FAILED: 1}, None)
+
+    store.mark_in_flight(UPLOAD.job_id, "a", "1.2", (6,), NOW + 60, completions)
+
+    record = store.get(UPLOAD.job_id)
+    assert record.in_flight == {"1.2": (6,)}
+    assert (record.counts["SUBMITTED"], record.counts["FAILED"]) == (3, 1)
+    assert record.checkpoint == Position(50, 3)
+
+
+def test_a_mark_with_nothing_completed_leaves_counts_and_checkpoint_alone(store):
+    claim(store, "a")
+    store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3), NOW + 60, Completions())
+    record = store.get(UPLOAD.job_id)
+    assert record.in_flight == {"1.0": (2, 3)}
+    assert sum(record.counts.values()) == 0
+    assert record.checkpoint is None
 
 
 def test_marks_of_a_dead_holder_survive_until_forgotten(store):

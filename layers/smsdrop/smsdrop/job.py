@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from smsdrop.batching import BatchLimits, batches
 from smsdrop.config import Settings
-from smsdrop.job_store import Busy, JobRecord, JobState, JobStore, LeaseLost
+from smsdrop.job_store import Busy, Completions, JobRecord, JobState, JobStore, LeaseLost
 from smsdrop.models import Batch, JobStop, Outcome, Position, Recipient, Row, Status
 from smsdrop.pacing import RateLimiter
 from smsdrop.ports import Continuation, Gateway, ReaderFactory
@@ -152,6 +152,7 @@ class _Run:
         self.remaining_ms = remaining_ms
         self.stop_reason = record.stop_reason
         self.progress = _Progress(checkpoint=record.checkpoint)
+        self.done = Completions()
         self.suspect = {row for rows in record.in_flight.values() for row in rows}
         self.unknown: list[Row] = []
         self.stop_lock = threading.Lock()
@@ -188,16 +189,23 @@ class _Run:
         pending: dict[Future[Counter[Status]], Batch] = {}
         with ThreadPoolExecutor(max_workers=self.r._settings.in_flight, thread_name_prefix="send") as pool:
             try:
-                for batch in work:
-                    self._record_unknown()
-                    if self._out_of_time():
-                        return False
-                    while len(pending) >= self.r._settings.in_flight:
-                        self._harvest(pending, FIRST_COMPLETED)
-                    self._start(pool, pending, batch)
-                self._record_unknown()
+                finished = self._dispatch(work, pool, pending)
             finally:
                 self._harvest(pending, ALL_COMPLETED)
+        self._tell_done()
+        return finished
+
+    def _dispatch(
+        self, work: Iterator[Batch], pool: ThreadPoolExecutor, pending: dict[Future[Counter[Status]], Batch]
+    ) -> bool:
+        for batch in work:
+            self._record_unknown()
+            if self._out_of_time():
+                return False
+            while len(pending) >= self.r._settings.in_flight:
+                self._harvest(pending, FIRST_COMPLETED)
+            self._start(pool, pending, batch)
+        self._record_unknown()
         return True
 
     def _start(self, pool: ThreadPoolExecutor, pending: dict[Future[Counter[Status]], Batch], batch: Batch) -> None:
@@ -205,13 +213,21 @@ class _Run:
         key = f"{self.record.generation}.{batch.seq}"
         if batch.has_call and not self.stop_reason and not self.dry_run:
             rows = tuple(r.row for r in batch.recipients)
-            self.r._store.mark_in_flight(self.job_id, self.owner, key, rows, self._lease_until())
+            self.r._store.mark_in_flight(self.job_id, self.owner, key, rows, self._lease_until(), self.done)
+            self.done = Completions()
             pending[pool.submit(self._send, batch, key)] = batch
         else:
+            self._tell_done()
             pending[pool.submit(self._record_unsent, batch, key)] = batch
 
+    def _tell_done(self) -> None:
+        """Tell the job item of the batches recorded since it last heard, when no mark is going out to carry them."""
+        if self.done:
+            self.r._store.complete(self.job_id, self.owner, self.done, self._lease_until())
+            self.done = Completions()
+
     def _harvest(self, pending: dict[Future[Counter[Status]], Batch], mode: str) -> None:
-        """Wait for batches in flight (the first, or all); record their completion in order."""
+        """Wait for batches in flight (the first, or all); note their completion in order, for the job item."""
         if not pending:
             return
         finished, _ = wait(pending, return_when=mode)
@@ -220,8 +236,7 @@ class _Run:
             counts = future.result()
             self.progress.counts.update(counts)
             checkpoint = self.progress.settle(batch)
-            key = f"{self.record.generation}.{batch.seq}"
-            self.r._store.complete(self.job_id, self.owner, key, counts, checkpoint, self._lease_until())
+            self.done.add(f"{self.record.generation}.{batch.seq}", counts, checkpoint)
 
     # -- one batch (in a worker thread) ----------------------------------------------------------
 
