@@ -175,7 +175,7 @@ def test_http_500_bursts_are_retried_and_nothing_is_sent_twice(harness):
 
 
 def test_a_stalled_call_is_unknown_and_never_resent(harness):
-    harness.simulator.set_faults(stall_rate=0.5, stall_s=1.0)
+    harness.simulator.set_faults(stall_rate=0.5, stall_s=3.0)  # past the harness's 2 s read timeout
     upload = harness.upload(csv_of(mixed_rows(1000)))
     assert harness.run(upload).end is RunEnd.COMPLETED
     items = harness.assert_promises_kept(upload, 1000)

@@ -62,7 +62,7 @@ class NotingSimulator(GatewaySimulator):
     read timeout; a stall waits `Faults.stall_s` past it). `on_call(order_ids)` runs before each call is handled
     (a crash test kills the caller there)."""
 
-    def __init__(self, late_s: float = 0.5, **kwargs: Any) -> None:
+    def __init__(self, late_s: float = 2.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.late_s = late_s
         self.on_call: Callable[[tuple[str, ...]], None] | None = None
