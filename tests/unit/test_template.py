@@ -629,16 +629,17 @@ def test_the_sweep_event_is_a_scheduled_eventbridge_event():
 def test_env_json_only_overrides_variables_the_template_declares(template):
     # sam local invoke --env-vars ignores variables the template does not declare for the function.
     env = _load_event("env.json")
-    assert set(env) <= {"Parameters", *FUNCTIONS}
-    for function in FUNCTIONS:
+    assert set(env) == {"Parameters", *ALL_FUNCTIONS}
+    for function in ALL_FUNCTIONS:
         declared = set(_environment(template, function))
-        assert set(env.get(function, {})) <= declared, function
-    everywhere = set.intersection(*(set(_environment(template, function)) for function in FUNCTIONS))
+        assert set(env[function]) <= declared, function
+    everywhere = set.intersection(*(set(_environment(template, function)) for function in ALL_FUNCTIONS))
     assert set(env["Parameters"]) <= everywhere
 
 
-def test_env_json_points_at_a_local_http_gateway_and_allows_it():
-    ingest = _load_event("env.json")["IngestFunction"]
-    assert ingest["GATEWAY_URL"].startswith("http://host.docker.internal:")
-    assert ingest["GATEWAY_ALLOW_HTTP"] == "true"
-    assert all(isinstance(value, str) for value in ingest.values())
+@pytest.mark.parametrize("function", ["IngestFunction", "DeliveryFunction"])
+def test_env_json_points_at_a_local_http_gateway_and_allows_it(function):
+    env = _load_event("env.json")[function]
+    assert env["GATEWAY_URL"].startswith("http://host.docker.internal:")
+    assert env["GATEWAY_ALLOW_HTTP"] == "true"
+    assert all(isinstance(value, str) for value in env.values())
