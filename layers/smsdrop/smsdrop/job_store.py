@@ -123,10 +123,10 @@ class JobStore:
     ) -> None:
         """Record durably, before sending, that `batch` is about to go out to the numbers of `rows`; in the same
         write, what `done` holds (one round trip a batch instead of two)."""
-        update = _Update(["in_flight.#b = :rows", "lease_expires = :exp"], {":rows": ",".join(map(str, rows))})
-        update.names["#b"] = batch
+        values = {":rows": ",".join(map(str, rows)), ":exp": int(lease_until)}
+        update = _Update(["in_flight.#b = :rows", "lease_expires = :exp"], values, names={"#b": batch})
         update.add_completions(done or Completions())
-        self._guarded(job_id, owner, update.expression, update.values | {":exp": int(lease_until)}, update.names)
+        self._guarded(job_id, owner, update.expression, update.values, update.names)
 
     def forget_in_flight(self, job_id: str, owner: str, batches: Sequence[str]) -> None:
         """Drop the in-flight marks of an earlier holder once each of their rows has an item."""
@@ -139,9 +139,9 @@ class JobStore:
 
     def complete(self, job_id: str, owner: str, done: Completions, lease_until: float) -> None:
         """After batches' items are written: add their counts, drop their in-flight marks, move the checkpoint."""
-        update = _Update(["lease_expires = :exp"], {})
+        update = _Update(["lease_expires = :exp"], {":exp": int(lease_until)})
         update.add_completions(done)
-        self._guarded(job_id, owner, update.expression, update.values | {":exp": int(lease_until)}, update.names)
+        self._guarded(job_id, owner, update.expression, update.values, update.names)
 
     def record_stop(self, job_id: str, owner: str, reason: str) -> None:
         """Keep the first stop reason the provider gave; later batches are recorded, not sent."""
@@ -152,15 +152,12 @@ class JobStore:
 
         An unclean release (after an error) flags the job for a recount, as a crash would.
         """
-        values: dict[str, Any] = {":past": int(now) - 1}
-        sets = ["lease_expires = :past"]
-        if checkpoint is not None:
-            values[":cp"] = {"offset": checkpoint.offset, "row": checkpoint.row}
-            sets.append("checkpoint = :cp")
+        update = _Update(["lease_expires = :past"], {":past": int(now) - 1}, removes=["lease_owner"])
+        update.set_checkpoint(checkpoint)
         if not clean:
-            values[":t"] = True
-            sets.append("needs_recount = :t")
-        self._guarded(job_id, owner, f"SET {', '.join(sets)} REMOVE lease_owner", values, {})
+            update.sets.append("needs_recount = :t")
+            update.values[":t"] = True
+        self._guarded(job_id, owner, update.expression, update.values, update.names)
 
     def finish(
         self,
@@ -278,9 +275,13 @@ class _Update:
         for i, (status, n) in enumerate(done.counts.items()):
             self.names[f"#c{i}"], self.values[f":c{i}"] = str(status), n
             self.adds.append(f"counts.#c{i} :c{i}")
-        if done.checkpoint is not None:
+        self.set_checkpoint(done.checkpoint)
+
+    def set_checkpoint(self, checkpoint: Position | None) -> None:
+        """Save `checkpoint`, if there is one."""
+        if checkpoint is not None:
             self.sets.append("checkpoint = :cp")
-            self.values[":cp"] = {"offset": done.checkpoint.offset, "row": done.checkpoint.row}
+            self.values[":cp"] = {"offset": checkpoint.offset, "row": checkpoint.row}
 
     @property
     def expression(self) -> str:
