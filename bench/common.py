@@ -188,13 +188,13 @@ class Stack:
 
     def clients(self) -> Any:
         """Fresh boto3 clients on moto server, configured as the function's."""
-        from smsdrop.wiring import AWS_CONFIG, Clients
+        from smsdrop.send.wiring import AWS_CONFIG, Clients
 
         return Clients(*(self.aws.client(n, AWS_CONFIG) for n in ("s3", "dynamodb", "secretsmanager", "sqs")))
 
     def upload(self, body: bytes | Path, key: str = "incoming/bench.csv") -> Any:
         """Put a file under incoming/ (streamed from disk for a path); the Upload of the new version."""
-        from smsdrop.uploads import Upload
+        from smsdrop.intake.uploads import Upload
 
         s3 = self.aws.client("s3")
         if isinstance(body, Path):
@@ -385,7 +385,7 @@ class MemoryDynamoDB:
 
 def memory_results(settings: Any) -> Any:
     """The real ResultWriter (item building, chunking, its thread pool) over MemoryDynamoDB."""
-    from smsdrop.results import ResultWriter
+    from smsdrop.store.results import ResultWriter
 
     writer = ResultWriter(MemoryDynamoDB(), settings.results_table, settings.ttl_days)
     writer.statuses = NullResults().statuses  # type: ignore[method-assign] - a fresh job has nothing recorded
@@ -400,14 +400,14 @@ def runner(
     clients_hook: Callable[[Any], None] | None = None,
     writer_threads: int | None = None,
 ) -> tuple[Any, Any]:
-    """The real runner from smsdrop.wiring.build_runner, its ports then wrapped from outside.
+    """The real runner from smsdrop.send.wiring.build_runner, its ports then wrapped from outside.
 
     `sink`: "dynamodb" (moto server), "memory" (ResultWriter over a dict) or "null" (nothing written);
     `clock` times the stages; `clients_hook` sees the AWS clients first (to count calls); `writer_threads`
     replaces the ResultWriter's pool size. Returns (runner, gateway client).
     """
-    from smsdrop.results import ResultWriter
-    from smsdrop.wiring import build_runner
+    from smsdrop.send.wiring import build_runner
+    from smsdrop.store.results import ResultWriter
 
     s, clients = stack.settings, stack.clients()
     if clients_hook is not None:
@@ -433,8 +433,8 @@ def runner(
 
 def _time_batching(clock: StageClock | None) -> None:
     """Time the runner's `batches` generator (reading included) as "batch", by wrapping it where job.py looks it up."""
-    import smsdrop.job as job_module
-    from smsdrop import batching
+    import smsdrop.send.runner as job_module
+    from smsdrop.send import batching
 
     if clock is None:
         job_module.batches = batching.batches  # type: ignore[attr-defined]

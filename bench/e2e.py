@@ -2,7 +2,7 @@
 
 The naive sender is the provider's sample code: for each row, one blocking POST with one number (a new
 connection each time, no pooling), then one put_item of its result. smsdrop is the real runner
-(smsdrop.wiring.build_runner) run to COMPLETED, with results in moto server, and again with a null sink
+(smsdrop.send.wiring.build_runner) run to COMPLETED, with results in moto server, and again with a null sink
 (nothing written) so the sink's cost shows. Moto server and the simulator run in processes of their own.
 
 python -m bench.e2e [--quick] [--latency-ms 20]
@@ -27,7 +27,7 @@ from bench.common import (
     synthetic_rows,
     table,
 )
-from smsdrop.signing import signed_headers
+from smsdrop.provider.signing import signed_headers
 
 GOAL = 200.0
 SIZES = {

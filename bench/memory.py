@@ -152,8 +152,8 @@ def child(spec_json: str) -> int:
 
     from local.aws import LocalAws, Names
     from local.invoke import Invoker
-    from smsdrop.report import ReportWriter
-    from smsdrop.uploads import Upload
+    from smsdrop.intake.uploads import Upload
+    from smsdrop.output.results_file import ReportWriter
 
     write = ReportWriter.write
 

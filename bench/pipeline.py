@@ -1,8 +1,8 @@
 """Core pipeline vs a bare csv.reader loop, same bytes, no network.
 
 The pipeline is what one invocation does to every row before the network: stream and parse (RecipientReader,
-fed by an in-memory S3 stand-in), validate, batch, then serialise (smsdrop.gateway.request_body) and sign
-(smsdrop.signing.sign) each call. Rows/s of each and the ratio; best of several repeats.
+fed by an in-memory S3 stand-in), validate, batch, then serialise (smsdrop.provider.send_client.request_body) and sign
+(smsdrop.provider.signing.sign) each call. Rows/s of each and the ratio; best of several repeats.
 
 python -m bench.pipeline [--rows N] [--repeats N] [--quick]
 """
@@ -46,7 +46,7 @@ def bare_csv(data: bytes) -> int:
 
 def read_only(data: bytes) -> int:
     """RecipientReader alone: stream, parse and validate every row."""
-    from smsdrop.recipients import RecipientReader, RowRules
+    from smsdrop.intake.reader import RecipientReader, RowRules
 
     reader = RecipientReader(MemoryS3(data), "bench", "incoming/bench.csv", None, RowRules(job_id="bench-job"))
     return sum(1 for _ in reader.rows())
@@ -54,10 +54,10 @@ def read_only(data: bytes) -> int:
 
 def pipeline(data: bytes) -> int:
     """Read + validate + batch + serialise + sign: everything before the network, for every row."""
-    from smsdrop.batching import BatchLimits, batches
-    from smsdrop.gateway import request_body
-    from smsdrop.recipients import RecipientReader, RowRules
-    from smsdrop.signing import sign
+    from smsdrop.intake.reader import RecipientReader, RowRules
+    from smsdrop.provider.send_client import request_body
+    from smsdrop.provider.signing import sign
+    from smsdrop.send.batching import BatchLimits, batches
 
     reader = RecipientReader(MemoryS3(data), "bench", "incoming/bench.csv", None, RowRules(job_id="bench-job"))
     rows = 0

@@ -15,7 +15,7 @@ from urllib.parse import quote_plus
 
 from local import ROOT
 from local.aws import LocalAws
-from smsdrop.uploads import Upload
+from smsdrop.intake.uploads import Upload
 
 EVENTS = ROOT / "events"
 

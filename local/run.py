@@ -23,8 +23,8 @@ from local.gateway_sim import Faults, GatewaySimulator
 from local.invoke import Invoker
 from local.summary import Summary, read_summary
 from smsdrop.config import Settings
-from smsdrop.delivery_config import DeliverySettings
-from smsdrop.delivery_wiring import build_poller
+from smsdrop.delivery.settings import DeliverySettings
+from smsdrop.delivery.wiring import build_poller
 
 SIM_CREDENTIALS = {"apiKey": "local-key", "apiSecret": "local-secret", "appId": "local-app"}
 

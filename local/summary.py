@@ -9,9 +9,9 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from local.aws import LocalAws
 from local.gateway_sim import GatewaySimulator
+from smsdrop.intake.uploads import Upload
 from smsdrop.masking import mask_number
 from smsdrop.models import SEND_STATUSES, Status
-from smsdrop.uploads import Upload
 
 _plain = TypeDeserializer().deserialize
 

@@ -11,9 +11,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smsdrop.config import Settings
-from smsdrop.delivery import DeliveryPoller
-from smsdrop.delivery_config import DeliverySettings
-from smsdrop.delivery_wiring import build_poller, default_clients
+from smsdrop.delivery.poller import DeliveryPoller
+from smsdrop.delivery.settings import DeliverySettings
+from smsdrop.delivery.wiring import build_poller, default_clients
 
 logger = Logger()
 metrics = Metrics()

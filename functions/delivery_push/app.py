@@ -9,8 +9,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smsdrop.config import Settings
-from smsdrop.delivery_push import PushReceiver
-from smsdrop.delivery_wiring import build_push_receiver, default_clients
+from smsdrop.delivery.push import PushReceiver
+from smsdrop.delivery.wiring import build_push_receiver, default_clients
 
 logger = Logger()
 

@@ -13,9 +13,9 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smsdrop.config import Settings
-from smsdrop.job import JobRunner
-from smsdrop.uploads import Upload
-from smsdrop.wiring import Clients, build_runner
+from smsdrop.intake.uploads import Upload
+from smsdrop.send.runner import JobRunner
+from smsdrop.send.wiring import Clients, build_runner
 
 logger = Logger()
 metrics = Metrics()

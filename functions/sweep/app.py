@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smsdrop.config import Settings
-from smsdrop.wiring import Clients, build_sweep
+from smsdrop.send.wiring import Clients, build_sweep
 
 logger = Logger()
 metrics = Metrics()

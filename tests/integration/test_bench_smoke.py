@@ -8,8 +8,8 @@ import pytest
 
 import bench  # noqa: F401 - the layer on the path, as for `python -m bench`
 from bench import bound, common, cost, e2e, memory, pipeline
-from smsdrop.gateway import request_body
 from smsdrop.models import CallItem, Recipient
+from smsdrop.provider.send_client import request_body
 
 pytestmark = pytest.mark.slow
 

@@ -14,16 +14,16 @@ from local.aws import LocalAws
 from local.gateway_sim import GatewaySimulator
 from local.invoke import LocalContext
 from smsdrop.config import Settings
-from smsdrop.delivery import DeliveryPoller
-from smsdrop.delivery_config import DeliverySettings
-from smsdrop.delivery_reports import Report, Source
-from smsdrop.delivery_store import AWAITING, AWAITING_INDEX, DUE, DeliveryStore, ItemKey
-from smsdrop.delivery_wiring import build_poller
-from smsdrop.gateway import GatewayClient
-from smsdrop.job_store import Completions, JobStore
+from smsdrop.delivery.poller import DeliveryPoller
+from smsdrop.delivery.receipts import Report, Source
+from smsdrop.delivery.settings import DeliverySettings
+from smsdrop.delivery.wiring import build_poller
+from smsdrop.intake.uploads import Upload
 from smsdrop.models import CallItem, Outcome, Recipient, Status
-from smsdrop.results import Result, ResultWriter, row_key
-from smsdrop.uploads import Upload
+from smsdrop.provider.send_client import GatewayClient
+from smsdrop.store.delivery import AWAITING, AWAITING_INDEX, DUE, DeliveryStore, ItemKey
+from smsdrop.store.jobs import Completions, JobStore
+from smsdrop.store.results import Result, ResultWriter, row_key
 
 _plain = TypeDeserializer().deserialize
 OWNER = "seeder"

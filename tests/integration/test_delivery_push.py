@@ -20,8 +20,8 @@ from local.aws import LocalAws
 from local.gateway_sim import GatewaySimulator
 from local.invoke import LocalContext
 from smsdrop.config import Settings
-from smsdrop.delivery_config import DeliverySettings
-from smsdrop.delivery_wiring import build_poller
+from smsdrop.delivery.settings import DeliverySettings
+from smsdrop.delivery.wiring import build_poller
 from tests.integration.test_delivery_poller import Seeded, seed
 
 TOKEN = uuid.uuid4().hex + uuid.uuid4().hex  # 64 characters

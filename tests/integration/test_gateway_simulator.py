@@ -9,10 +9,10 @@ import pytest
 import requests
 
 from local.gateway_sim import GatewaySimulator
-from smsdrop.credentials import Credentials
-from smsdrop.gateway import UNKNOWN_REASON, GatewayClient
 from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
-from smsdrop.signing import sign, signed_headers
+from smsdrop.provider.credentials import Credentials
+from smsdrop.provider.send_client import UNKNOWN_REASON, GatewayClient
+from smsdrop.provider.signing import sign, signed_headers
 
 
 def call(numbers, content="hello", prefix="o", start_row=2):

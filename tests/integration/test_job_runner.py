@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from smsdrop.job import RunEnd
+from smsdrop.send.runner import RunEnd
 from tests.fixtures.jobs import csv_of, numbers
 
 CONTENTS = ["Your order has shipped", "Sale ends tonight: 20% off", "Your code is 4471"]

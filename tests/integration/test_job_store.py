@@ -1,8 +1,8 @@
 import pytest
 
-from smsdrop.job_store import Busy, Completions, JobState, JobStore, LeaseLost
+from smsdrop.intake.uploads import Upload
 from smsdrop.models import Position, Status
-from smsdrop.uploads import Upload
+from smsdrop.store.jobs import Busy, Completions, JobState, JobStore, LeaseLost
 
 UPLOAD = Upload(bucket="b", key="incoming/a.csv", version_id="v1")
 NOW = 1_800_000_000.0

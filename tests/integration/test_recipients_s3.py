@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from smsdrop.intake.reader import RecipientReader, RowRules
+from smsdrop.intake.rejections import FileProblem, FileRefused
 from smsdrop.models import Position, Recipient, RowError
-from smsdrop.recipients import RecipientReader, RowRules
-from smsdrop.rejections import FileProblem, FileRefused
 
 DATA = Path(__file__).parent.parent / "data"
 

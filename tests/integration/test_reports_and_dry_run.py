@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from smsdrop.job import RunEnd
+from smsdrop.send.runner import RunEnd
 from tests.fixtures.jobs import csv_of, numbers
 
 

@@ -4,7 +4,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from smsdrop.models import Outcome, Recipient, RowError, Status
-from smsdrop.results import Result, ResultsNotWritten, ResultWriter, row_key
+from smsdrop.store.results import Result, ResultsNotWritten, ResultWriter, row_key
 
 OK = Outcome(Status.SUBMITTED, msg_id="m")
 

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from smsdrop.job import RunEnd
-from smsdrop.wiring import build_sweep
+from smsdrop.send.runner import RunEnd
+from smsdrop.send.wiring import build_sweep
 from tests.fixtures.jobs import csv_of, numbers
 from tests.integration.test_job_runner import Crash, CrashingGateway
 

@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from ingest import app
     from smsdrop.config import Settings
-    from smsdrop.wiring import Clients, build_runner
+    from smsdrop.send.wiring import Clients, build_runner
 
     if args.clock_offset_s:
         offset = args.clock_offset_s

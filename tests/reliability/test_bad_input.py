@@ -15,7 +15,7 @@ import pytest
 
 from local import ROOT
 from local.invoke import s3_put_event
-from smsdrop.job import RunEnd
+from smsdrop.send.runner import RunEnd
 from tests.reliability.support import function_env, invoke, stored_items, stored_job
 
 BAD = ROOT / "tests" / "data" / "bad"

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from local.invoke import continuation_event, s3_put_event
-from smsdrop.job import RunEnd
+from smsdrop.send.runner import RunEnd
 from tests.reliability.support import (
     RECOVERED,
     campaign,

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from smsdrop.job import RunEnd
-from smsdrop.uploads import Upload
+from smsdrop.intake.uploads import Upload
+from smsdrop.send.runner import RunEnd
 from tests.reliability.support import campaign, check_promises, stored_items, stored_job
 
 NOT_SENT = "not sent: job stopped ("

@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import pytest
 
-from smsdrop.job import RunEnd
-from smsdrop.report import ReportKeys
-from smsdrop.uploads import Upload
-from smsdrop.wiring import AWS_CONFIG, Clients, build_runner
+from smsdrop.intake.uploads import Upload
+from smsdrop.output.results_file import ReportKeys
+from smsdrop.send.runner import RunEnd
+from smsdrop.send.wiring import AWS_CONFIG, Clients, build_runner
 from tests.reliability.support import DynamoFaults, campaign, check_promises, stored_items, stored_job
 
 ROWS = 100_000

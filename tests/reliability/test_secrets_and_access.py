@@ -14,11 +14,11 @@ from cfnlint.decode.cfn_yaml import load
 from local import ROOT
 from local.invoke import continuation_event, s3_put_event
 from smsdrop.config import Settings
-from smsdrop.credentials import Credentials
-from smsdrop.delivery_client import ReportClient
-from smsdrop.gateway import GatewayClient
-from smsdrop.job import RunEnd
-from smsdrop.provider_http import ProviderHttp
+from smsdrop.provider.credentials import Credentials
+from smsdrop.provider.report_client import ReportClient
+from smsdrop.provider.send_client import GatewayClient
+from smsdrop.provider.session import ProviderHttp
+from smsdrop.send.runner import RunEnd
 from tests.reliability.support import function_env, invoke
 
 WRITTEN = ["+91 98765 43210", "0091-98765-43211", "919876543212", "(+91) 98765.43213", "+919876543214"]

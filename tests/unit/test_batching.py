@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smsdrop.batching import CALL_BYTES, MIN_BODY_BYTES, BatchLimits, _Group, _recipient_bytes, batches
 from smsdrop.models import Batch, Position, Recipient, RowError
+from smsdrop.send.batching import CALL_BYTES, MIN_BODY_BYTES, BatchLimits, _Group, _recipient_bytes, batches
 
 APP_ID = "A" * 64
 

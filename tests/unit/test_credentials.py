@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from smsdrop.credentials import Credentials, CredentialsError, SecretCredentials
+from smsdrop.provider.credentials import Credentials, CredentialsError, SecretCredentials
 
 SECRET = {"apiKey": "key-123", "apiSecret": "very-secret-value", "appId": "app-9"}
 

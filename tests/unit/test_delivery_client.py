@@ -5,10 +5,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from smsdrop.credentials import Credentials
-from smsdrop.delivery_client import ReportClient, ReportRefused, ReportUnavailable
-from smsdrop.delivery_reports import Report
-from smsdrop.signing import sign
+from smsdrop.delivery.receipts import Report
+from smsdrop.provider.credentials import Credentials
+from smsdrop.provider.report_client import ReportClient, ReportRefused, ReportUnavailable
+from smsdrop.provider.signing import sign
 from tests.fixtures.scripted_http import ScriptedAdapter
 
 BASE_URL = "https://api.example.test/sms"

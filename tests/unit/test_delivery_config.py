@@ -3,7 +3,7 @@
 import pytest
 
 from smsdrop.config import ConfigError
-from smsdrop.delivery_config import DELIVERY_ENV, DeliverySettings
+from smsdrop.delivery.settings import DELIVERY_ENV, DeliverySettings
 
 
 def test_unset_or_empty_variables_keep_the_defaults():

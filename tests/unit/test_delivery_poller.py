@@ -4,12 +4,12 @@ from collections import Counter
 
 import pytest
 
-from smsdrop.delivery import DeliveryPoller
-from smsdrop.delivery_client import ReportRefused, ReportUnavailable
-from smsdrop.delivery_config import DeliverySettings
-from smsdrop.delivery_reports import Report, Source
-from smsdrop.delivery_store import Awaiting, ItemKey, moved, shard_of
+from smsdrop.delivery.poller import DeliveryPoller
+from smsdrop.delivery.receipts import Report, Source
+from smsdrop.delivery.settings import DeliverySettings
 from smsdrop.models import Status
+from smsdrop.provider.report_client import ReportRefused, ReportUnavailable
+from smsdrop.store.delivery import Awaiting, ItemKey, moved, shard_of
 
 NOW = 1_800_000_000
 HOUR = 3600

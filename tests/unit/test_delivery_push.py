@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from smsdrop.delivery_push import MIN_TOKEN_LENGTH, PushReceiver, PushToken
-from smsdrop.delivery_store import ItemKey
+from smsdrop.delivery.push import MIN_TOKEN_LENGTH, PushReceiver, PushToken
+from smsdrop.store.delivery import ItemKey
 
 TOKEN = "t" * 20 + "0123456789abcdefghijkl"
 NOW = 1_800_000_000

@@ -2,7 +2,7 @@
 
 import pytest
 
-from smsdrop.delivery_reports import Report, iso_time, push_reports, report_entries, status_code
+from smsdrop.delivery.receipts import Report, iso_time, push_reports, report_entries, status_code
 from smsdrop.models import Status
 
 

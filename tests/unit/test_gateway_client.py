@@ -5,11 +5,11 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from smsdrop.credentials import Credentials
-from smsdrop.gateway import UNKNOWN_REASON, GatewayClient, request_body
 from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
-from smsdrop.provider_codes import ProviderCode
-from smsdrop.signing import sign
+from smsdrop.provider.codes import ProviderCode
+from smsdrop.provider.credentials import Credentials
+from smsdrop.provider.send_client import UNKNOWN_REASON, GatewayClient, request_body
+from smsdrop.provider.signing import sign
 from tests.fixtures.scripted_http import ScriptedAdapter
 
 BASE_URL = "https://api.example.test/sms"
@@ -355,7 +355,7 @@ def test_stats_count_calls_attempts_retries_and_numbers():
 
 def test_an_undocumented_code_is_logged_and_rejected_with_the_number_masked(caplog):
     client, _, _ = make_client(failure("-77", "number 91856321412 blocked"))
-    with caplog.at_level(logging.DEBUG, logger="smsdrop.gateway"):
+    with caplog.at_level(logging.DEBUG, logger="smsdrop.provider.send_client"):
         outcomes = client.send(SAMPLE_ITEMS)
     assert outcomes == every(Outcome(Status.FAILED, reason="number ****1412 blocked", provider_code="-77"))
     (record,) = caplog.records

@@ -5,7 +5,7 @@ import pytest
 from ingest.app import handler, uploads_in
 from local import ROOT
 from local.invoke import LocalContext
-from smsdrop.uploads import Upload
+from smsdrop.intake.uploads import Upload
 
 
 def event(name):

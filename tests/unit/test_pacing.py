@@ -1,4 +1,4 @@
-from smsdrop.pacing import RateLimiter
+from smsdrop.send.pacing import RateLimiter
 
 
 class FakeTime:

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberType, ValidationResult
 
-from smsdrop.phone_numbers import NumberCheck, NumberRules, PhoneNumber
-from smsdrop.rejections import Rejected, Rejection
+from smsdrop.intake.phone_numbers import NumberCheck, NumberRules, PhoneNumber
+from smsdrop.intake.rejections import Rejected, Rejection
 
 # (written, default region, E.164 digits sent, country code)
 SENDABLE = [

@@ -1,6 +1,6 @@
 import pytest
 
-from smsdrop.provider_codes import Action, ProviderCode, classify
+from smsdrop.provider.codes import Action, ProviderCode, classify
 
 STOP = ["-1", "-2", "-10", "-13", "-19", "-30", "-31", "-32"]
 RETRY = ["-12", "-15", "-16", "-18", "-27"]

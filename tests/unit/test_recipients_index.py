@@ -4,7 +4,7 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsdrop.recipients import _FirstRows
+from smsdrop.intake.reader import _FirstRows
 
 
 @given(st.lists(st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1), max_size=300))

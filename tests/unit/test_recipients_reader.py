@@ -7,10 +7,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from smsdrop import recipients
+from smsdrop.intake import reader as recipients
+from smsdrop.intake.reader import RecipientReader, RowRules
+from smsdrop.intake.rejections import FileProblem, FileRefused
 from smsdrop.models import Position, Recipient, RowError
-from smsdrop.recipients import RecipientReader, RowRules
-from smsdrop.rejections import FileProblem, FileRefused
 
 HEADER = "number,content,senderId,orderId\n"
 GB = "+447911123456"
@@ -72,7 +72,7 @@ def test_columns_can_come_in_any_order():
 
 def test_unknown_columns_are_ignored_and_listed_once_in_the_log(caplog):
     source = reader("name,number,notes,content\nAsha," + GB + ",vip,Hi\nRavi," + GB2 + ",,Hi\n")
-    with caplog.at_level(logging.INFO, logger="smsdrop.recipients"):
+    with caplog.at_level(logging.INFO, logger="smsdrop.intake.reader"):
         rows = list(source.rows())
     assert [r.number for r in rows] == ["447911123456", "447911123457"]
     assert source.extra_columns == ("name", "notes")

@@ -2,7 +2,7 @@ import string
 
 import pytest
 
-from smsdrop.rejections import _FILE_MESSAGES, _ROW_MESSAGES, FileProblem, FileRefused, Rejected, Rejection
+from smsdrop.intake.rejections import _FILE_MESSAGES, _ROW_MESSAGES, FileProblem, FileRefused, Rejected, Rejection
 
 ROW_REASONS = [
     (Rejection.NOT_TEXT, {}, "row is not UTF-8 text: save the file as CSV UTF-8"),

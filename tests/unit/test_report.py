@@ -4,10 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from smsdrop import report
-from smsdrop.report import Cost, ReportKeys, neutralise, result_line
-from smsdrop.sms_parts import PriceTable
-from smsdrop.uploads import Upload
+from smsdrop.intake.uploads import Upload
+from smsdrop.output import results_file as report
+from smsdrop.output.results_file import Cost, ReportKeys, neutralise, result_line
+from smsdrop.output.sms_parts import PriceTable
 
 
 @pytest.mark.parametrize(

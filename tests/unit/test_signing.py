@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from smsdrop.signing import sign, signed_headers
+from smsdrop.provider.signing import sign, signed_headers
 
 
 @pytest.mark.parametrize(

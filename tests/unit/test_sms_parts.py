@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from smsdrop.sms_parts import GSM7_BASIC, GSM7_EXTENSION, Encoding, Parts, PriceTable, sms_parts
+from smsdrop.output.sms_parts import GSM7_BASIC, GSM7_EXTENSION, Encoding, Parts, PriceTable, sms_parts
 
 GSM, UCS = Encoding.GSM7, Encoding.UCS2
 

@@ -15,9 +15,9 @@ from cfnlint.decode.cfn_yaml import load
 
 from local.aws import create_results_table
 from smsdrop.config import DEFAULT_GATEWAY_URL, ENV
-from smsdrop.delivery_config import DELIVERY_ENV
-from smsdrop.delivery_store import AWAITING, AWAITING_INDEX, DUE, MSG_ID_INDEX, SUBMITTED_AT
-from smsdrop.uploads import Upload
+from smsdrop.delivery.settings import DELIVERY_ENV
+from smsdrop.intake.uploads import Upload
+from smsdrop.store.delivery import AWAITING, AWAITING_INDEX, DUE, MSG_ID_INDEX, SUBMITTED_AT
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"

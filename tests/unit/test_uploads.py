@@ -1,6 +1,6 @@
 import pytest
 
-from smsdrop.uploads import Upload
+from smsdrop.intake.uploads import Upload
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from smsdrop.delivery_reports import Report, Source
+from smsdrop.delivery.receipts import Report, Source
 from smsdrop.models import Status
 
 logger = Logger(child=True)

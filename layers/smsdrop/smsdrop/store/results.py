@@ -17,9 +17,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from smsdrop.delivery_store import awaiting_report_attributes
 from smsdrop.models import Outcome, Recipient, Row, Status
-from smsdrop.sms_parts import sms_parts
+from smsdrop.output.sms_parts import sms_parts
+from smsdrop.store.delivery import awaiting_report_attributes
 
 ROW_PREFIX = "N#"
 BATCH_WRITE_LIMIT = 25

@@ -24,9 +24,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.streaming import S3Object
 
+from smsdrop.intake.phone_numbers import NumberRules
+from smsdrop.intake.rejections import FileProblem, FileRefused, Rejected, Rejection
 from smsdrop.models import Position, Recipient, Row, RowError
-from smsdrop.phone_numbers import NumberRules
-from smsdrop.rejections import FileProblem, FileRefused, Rejected, Rejection
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from smsdrop.intake.uploads import Upload
 from smsdrop.models import Position, Status
-from smsdrop.uploads import Upload
 
 JOB_REC = "JOB"
 _serializer = TypeSerializer()

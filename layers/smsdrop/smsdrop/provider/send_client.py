@@ -18,12 +18,12 @@ import requests
 from requests.adapters import BaseAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from smsdrop.credentials import Credentials
 from smsdrop.masking import mask_digits
 from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
-from smsdrop.provider_codes import SUCCESS, Action, ProviderCode, classify
-from smsdrop.provider_http import ProviderHttp
-from smsdrop.signing import signed_headers
+from smsdrop.provider.codes import SUCCESS, Action, ProviderCode, classify
+from smsdrop.provider.credentials import Credentials
+from smsdrop.provider.session import ProviderHttp
+from smsdrop.provider.signing import signed_headers
 
 logger = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from itertools import islice
 
 from aws_lambda_powertools import Logger
 
-from smsdrop.delivery_client import ReportClient, ReportRefused, ReportUnavailable
-from smsdrop.delivery_config import DeliverySettings
-from smsdrop.delivery_reports import Report, Source
-from smsdrop.delivery_store import Awaiting, DeliveryStore, moved, shards
+from smsdrop.delivery.receipts import Report, Source
+from smsdrop.delivery.settings import DeliverySettings
 from smsdrop.models import Status
+from smsdrop.provider.report_client import ReportClient, ReportRefused, ReportUnavailable
+from smsdrop.store.delivery import Awaiting, DeliveryStore, moved, shards
 
 logger = Logger(child=True)
 

@@ -21,8 +21,8 @@ from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
-from smsdrop.delivery_reports import Report, Source, push_reports
-from smsdrop.delivery_store import DeliveryStore, moved
+from smsdrop.delivery.receipts import Report, Source, push_reports
+from smsdrop.store.delivery import DeliveryStore, moved
 
 logger = Logger(child=True)
 

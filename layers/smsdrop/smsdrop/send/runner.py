@@ -14,16 +14,16 @@ from enum import StrEnum
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from smsdrop.batching import BatchLimits, batches
 from smsdrop.config import Settings
-from smsdrop.job_store import Busy, Completions, JobRecord, JobState, JobStore, LeaseLost
+from smsdrop.intake.rejections import FileRefused
+from smsdrop.intake.uploads import Upload
 from smsdrop.models import Batch, JobStop, Outcome, Position, Recipient, Row, Status
-from smsdrop.pacing import RateLimiter
-from smsdrop.ports import Continuation, Gateway, ReaderFactory
-from smsdrop.rejections import FileRefused
-from smsdrop.report import ReportKeys, ReportWriter
-from smsdrop.results import Result, ResultWriter
-from smsdrop.uploads import Upload
+from smsdrop.output.results_file import ReportKeys, ReportWriter
+from smsdrop.send.batching import BatchLimits, batches
+from smsdrop.send.pacing import RateLimiter
+from smsdrop.send.ports import Continuation, Gateway, ReaderFactory
+from smsdrop.store.jobs import Busy, Completions, JobRecord, JobState, JobStore, LeaseLost
+from smsdrop.store.results import Result, ResultWriter
 
 logger = Logger(child=True)
 metrics = Metrics()

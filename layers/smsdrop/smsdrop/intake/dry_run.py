@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsdrop.uploads import INCOMING_PREFIX, Upload
+from smsdrop.intake.uploads import INCOMING_PREFIX, Upload
 
 DRY_RUN_PREFIX = f"{INCOMING_PREFIX}dry-run/"
 DRY_RUN_METADATA = "dry-run"  # x-amz-meta-dry-run: true

@@ -12,18 +12,18 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from smsdrop.config import Settings
-from smsdrop.continuation import QueueContinuation
-from smsdrop.credentials import SecretCredentials
-from smsdrop.dry_run import is_dry_run
-from smsdrop.gateway import GatewayClient
-from smsdrop.job import JobRunner
-from smsdrop.job_store import JobStore
-from smsdrop.recipients import RecipientReader, RowRules
-from smsdrop.report import ReportWriter
-from smsdrop.results import ResultWriter
-from smsdrop.sms_parts import PriceTable
-from smsdrop.sweep import Sweep
-from smsdrop.uploads import Upload
+from smsdrop.intake.dry_run import is_dry_run
+from smsdrop.intake.reader import RecipientReader, RowRules
+from smsdrop.intake.uploads import Upload
+from smsdrop.output.results_file import ReportWriter
+from smsdrop.output.sms_parts import PriceTable
+from smsdrop.provider.credentials import SecretCredentials
+from smsdrop.provider.send_client import GatewayClient
+from smsdrop.send.continuation import QueueContinuation
+from smsdrop.send.runner import JobRunner
+from smsdrop.send.sweep import Sweep
+from smsdrop.store.jobs import JobStore
+from smsdrop.store.results import ResultWriter
 
 # Throttling and transient errors are retried by botocore; a write that still fails fails the run loudly.
 AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=32)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
+from smsdrop.intake.uploads import Upload
 from smsdrop.models import CallItem, Outcome, Position, Row
-from smsdrop.uploads import Upload
 
 
 class Reader(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smsdrop.uploads import Upload
+from smsdrop.intake.uploads import Upload
 
 
 class QueueContinuation:

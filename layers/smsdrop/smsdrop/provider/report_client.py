@@ -12,12 +12,12 @@ import requests
 from aws_lambda_powertools import Logger
 from requests.adapters import BaseAdapter
 
-from smsdrop.credentials import Credentials
-from smsdrop.delivery_reports import Report, report_entries
+from smsdrop.delivery.receipts import Report, report_entries
 from smsdrop.masking import mask_digits
-from smsdrop.provider_codes import SUCCESS, Action, classify
-from smsdrop.provider_http import ProviderHttp
-from smsdrop.signing import signed_headers
+from smsdrop.provider.codes import SUCCESS, Action, classify
+from smsdrop.provider.credentials import Credentials
+from smsdrop.provider.session import ProviderHttp
+from smsdrop.provider.signing import signed_headers
 
 logger = Logger(child=True)
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from smsdrop.intake.uploads import INCOMING_PREFIX, Upload
 from smsdrop.models import Status
-from smsdrop.sms_parts import PriceTable
-from smsdrop.uploads import INCOMING_PREFIX, Upload
+from smsdrop.output.sms_parts import PriceTable
 
 REPORTS_PREFIX = "reports/"
 COLUMNS = ("row", "number", "orderId", "status", "reason", "msgId", "parts")

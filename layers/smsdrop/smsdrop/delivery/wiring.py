@@ -11,14 +11,14 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from smsdrop.config import Settings
-from smsdrop.credentials import SecretCredentials
-from smsdrop.delivery import DeliveryPoller
-from smsdrop.delivery_client import ReportClient
-from smsdrop.delivery_config import DeliverySettings
-from smsdrop.delivery_push import PushReceiver, PushToken
-from smsdrop.delivery_store import DeliveryStore
+from smsdrop.delivery.poller import DeliveryPoller
+from smsdrop.delivery.push import PushReceiver, PushToken
+from smsdrop.delivery.settings import DeliverySettings
+from smsdrop.provider.credentials import SecretCredentials
+from smsdrop.provider.report_client import ReportClient
+from smsdrop.store.delivery import DeliveryStore
 
-# As smsdrop.wiring's, without importing the send side (a lighter cold start for the webhook).
+# As smsdrop.send.wiring's, without importing the send side (a lighter cold start for the webhook).
 AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=16)
 REPORT_READ_TIMEOUT_S = 10.0  # a getReport answer is small; a send's longer timeout is not needed
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from smsdrop.ports import Continuation
-from smsdrop.uploads import Upload
+from smsdrop.intake.uploads import Upload
+from smsdrop.send.ports import Continuation
 
 logger = Logger(child=True)
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, PhoneMetadata
 
-from smsdrop.rejections import Rejected, Rejection
+from smsdrop.intake.rejections import Rejected, Rejection
 
 _MIN_NSN = 2
 _MAX_NSN = 17

@@ -1,0 +1,1 @@
+"""Delivery reports: poller, push webhook, receipts, settings, wiring."""

@@ -1,0 +1,1 @@
+"""Reading an upload: the streaming reader, columns, row checks, phone numbers, rejections."""

@@ -1,0 +1,1 @@
+"""What a job leaves for people: the results file and summary, SMS parts, pricing."""

@@ -1,0 +1,1 @@
+"""Everything that speaks the provider's HTTP API: session, signing, codes, credentials, clients."""

@@ -1,0 +1,1 @@
+"""Sending a job: the runner, batching, pacing, continuation, sweep, wiring."""
