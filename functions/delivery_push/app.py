@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smsdrop.config import Settings
 from smsdrop.delivery.push import PushReceiver
+from smsdrop.delivery.settings import DeliverySettings
 from smsdrop.delivery.wiring import build_push_receiver, default_clients
 
 logger = Logger()
@@ -18,7 +19,7 @@ logger = Logger()
 @cache
 def receiver() -> PushReceiver:
     """One receiver per cold start: clients and the secret cache are reused."""
-    return build_push_receiver(Settings.from_env(), *default_clients())
+    return build_push_receiver(Settings.from_env(), DeliverySettings.from_env(), *default_clients())
 
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)  # the event holds the token: never logged

@@ -37,9 +37,13 @@ def _plain(node: Any) -> Any:
     return json.loads(json.dumps(node))
 
 
+def _load_template() -> dict[str, Any]:
+    return _plain(load(str(TEMPLATE_PATH)))
+
+
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return _plain(load(str(TEMPLATE_PATH)))
+    return _load_template()
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +91,11 @@ def test_cfn_lint_finds_nothing_in_the_template_not_even_informational():
 # ---------------------------------------------------------------- least privilege
 
 POLICY_TEMPLATES = [
-    ("IngestFunction", "S3ReadPolicy", {"BucketName": BUCKET_NAME}),
-    ("IngestFunction", "DynamoDBCrudPolicy", {"TableName": TABLE}),
     ("IngestFunction", "AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": SECRET_ARN}),
     ("IngestFunction", "SQSSendMessagePolicy", {"QueueName": CONTINUATION_QUEUE_NAME}),
-    ("SweepFunction", "DynamoDBReadPolicy", {"TableName": TABLE}),
     ("SweepFunction", "SQSSendMessagePolicy", {"QueueName": CONTINUATION_QUEUE_NAME}),
     ("DeliveryFunction", "AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": SECRET_ARN}),
-    ("DeliveryPushFunction", "AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": SECRET_ARN}),
+    ("DeliveryPushFunction", "AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": {"Ref": "PushTokenSecret"}}),
 ]
 
 
@@ -152,7 +153,10 @@ def _delivery_statements(index: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_the_only_inline_statements_are_reports_for_ingest_and_one_index_plus_updates_for_delivery(resources):
+BUCKET_OBJECTS = "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-${AWS::Region}"
+
+
+def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_prefix_table_or_index(resources):
     statements = [
         (function, statement)
         for function in ALL_FUNCTIONS
@@ -164,12 +168,43 @@ def test_the_only_inline_statements_are_reports_for_ingest_and_one_index_plus_up
         (
             "IngestFunction",
             {
+                "Sid": "ReadUploadsOnly",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": {"Fn::Sub": f"{BUCKET_OBJECTS}/incoming/*"},
+            },
+        ),
+        (
+            "IngestFunction",
+            {
                 "Sid": "WriteReportsOnly",
                 "Effect": "Allow",
                 "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
-                "Resource": {
-                    "Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-${AWS::Region}/reports/*"
-                },
+                "Resource": {"Fn::Sub": f"{BUCKET_OBJECTS}/reports/*"},
+            },
+        ),
+        (
+            "IngestFunction",
+            {
+                "Sid": "JobAndResultItems",
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:Query",
+                ],
+                "Resource": {"Fn::GetAtt": ["ResultsTable", "Arn"]},
+            },
+        ),
+        (
+            "SweepFunction",
+            {
+                "Sid": "QueryActiveJobsIndex",
+                "Effect": "Allow",
+                "Action": "dynamodb:Query",
+                "Resource": {"Fn::Sub": "${ResultsTable.Arn}/index/ActiveJobs"},
             },
         ),
         *(("DeliveryFunction", statement) for statement in _delivery_statements(AWAITING_INDEX)),
@@ -247,7 +282,12 @@ def test_only_csv_and_csv_gz_under_incoming_trigger_the_ingest_function(resource
         if event["Type"] != "S3":
             continue
         assert event["Properties"]["Bucket"] == {"Ref": "Bucket"}
-        assert event["Properties"]["Events"] == "s3:ObjectCreated:*"
+        # A copy (metadata edit, version restore) makes a new version: it must not start a new job.
+        assert event["Properties"]["Events"] == [
+            "s3:ObjectCreated:Put",
+            "s3:ObjectCreated:Post",
+            "s3:ObjectCreated:CompleteMultipartUpload",
+        ]
         rules = {rule["Name"]: rule["Value"] for rule in event["Properties"]["Filter"]["S3Key"]["Rules"]}
         filters.add((rules["prefix"], rules["suffix"]))
     assert filters == {("incoming/", ".csv"), ("incoming/", ".csv.gz")}
@@ -392,11 +432,15 @@ def test_a_long_file_is_continued_through_a_queue_that_outlives_the_function_tim
     ingest = _props(resources, "IngestFunction")
     queue = _props(resources, "ContinuationQueue")
     assert ingest["Timeout"] == 900
-    assert queue["VisibilityTimeout"] >= ingest["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * ingest["Timeout"]  # AWS's advice for an SQS event source
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ContinuationDeadLetterQueue", "Arn"]}
     assert ingest["Events"]["Continuation"] == {
         "Type": "SQS",
-        "Properties": {"Queue": {"Fn::GetAtt": ["ContinuationQueue", "Arn"]}, "BatchSize": 1},
+        "Properties": {
+            "Queue": {"Fn::GetAtt": ["ContinuationQueue", "Arn"]},
+            "BatchSize": 1,
+            "ScalingConfig": {"MaximumConcurrency": {"Ref": "ContinuationMaxConcurrency"}},
+        },
     }
 
 
@@ -424,7 +468,7 @@ DELIVERY_VARIABLES = [
     ("DeliveryFunction", "GATEWAY_ALLOW_HTTP", "false"),
     ("DeliveryFunction", "DELIVERY_MAX_AGE_HOURS", {"Ref": "DeliveryMaxAgeHours"}),
     ("DeliveryPushFunction", "RESULTS_TABLE", TABLE),
-    ("DeliveryPushFunction", "GATEWAY_SECRET_ID", SECRET_ARN),
+    ("DeliveryPushFunction", "PUSH_TOKEN_SECRET_ID", {"Ref": "PushTokenSecret"}),
 ]
 
 
@@ -643,3 +687,37 @@ def test_env_json_points_at_a_local_http_gateway_and_allows_it(function):
     assert env["GATEWAY_URL"].startswith("http://host.docker.internal:")
     assert env["GATEWAY_ALLOW_HTTP"] == "true"
     assert all(isinstance(value, str) for value in env.values())
+
+
+# ---------------------------------------------------------------- sharp edges (issue: no file can wedge a job)
+
+
+def test_uploads_and_their_old_versions_expire_because_they_hold_full_numbers(resources, template):
+    rules = {r["Id"]: r for r in _props(resources, "Bucket")["LifecycleConfiguration"]["Rules"]}
+    uploads = rules["ExpireUploads"]
+    assert uploads["Prefix"] == "incoming/"
+    assert uploads["ExpirationInDays"] == {"Ref": "IncomingRetentionDays"}
+    assert uploads["NoncurrentVersionExpiration"] == {"NoncurrentDays": {"Ref": "IncomingRetentionDays"}}
+    parameters = template["Parameters"]
+    assert parameters["IncomingRetentionDays"]["Default"] == parameters["ResultTtlDays"]["Default"]
+
+
+def test_the_webhook_has_its_own_reserved_concurrency_and_its_own_generated_token_secret(resources):
+    push = _props(resources, "DeliveryPushFunction")
+    assert push["ReservedConcurrentExecutions"] == {"Ref": "PushReservedConcurrency"}
+    assert set(push["Environment"]["Variables"]) == {"PUSH_TOKEN_SECRET_ID"}  # no API key, no gateway secret
+    generated = _props(resources, "PushTokenSecret")["GenerateSecretString"]
+    assert generated["SecretStringTemplate"] == "{}"
+    assert generated["GenerateStringKey"] == "pushToken"
+    assert generated["PasswordLength"] >= 32
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(n for n, p in _load_template()["Parameters"].items() if p["Type"] == "Number" and "AllowedValues" not in p),
+)
+def test_every_numeric_parameter_has_a_floor_and_a_ceiling(template, name):
+    parameter = template["Parameters"][name]
+    assert "MinValue" in parameter
+    assert "MaxValue" in parameter
+    assert parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"]

@@ -20,6 +20,8 @@ class DeliverySettings:
     min_interval_s: int = 300
     max_interval_s: int = 6 * 3600
     threads: int = 8
+    push_token_secret_id: str = ""
+    """The secret holding the webhook's `pushToken`; empty = the gateway secret (one secret, as locally)."""
 
     @property
     def max_age_s(self) -> int:
@@ -31,7 +33,7 @@ class DeliverySettings:
         """Read from the environment; unset or empty variables keep their defaults."""
         settings = read_env(cls, DELIVERY_ENV, environ)
         for field in fields(cls):
-            if getattr(settings, field.name) <= 0:
+            if field.type != "str" and getattr(settings, field.name) <= 0:
                 raise ConfigError(f"{DELIVERY_ENV[field.name]}={getattr(settings, field.name)!r} must be positive")
         return settings
 
@@ -42,4 +44,5 @@ DELIVERY_ENV: dict[str, str] = {
     "min_interval_s": "DELIVERY_MIN_INTERVAL_S",
     "max_interval_s": "DELIVERY_MAX_INTERVAL_S",
     "threads": "DELIVERY_THREADS",
+    "push_token_secret_id": "PUSH_TOKEN_SECRET_ID",
 }

@@ -49,7 +49,10 @@ def build_poller(
     return DeliveryPoller(DeliveryStore(dynamodb, settings.results_table), client, delivery, clock)
 
 
-def build_push_receiver(settings: Settings, dynamodb: Any, secretsmanager: Any) -> PushReceiver:
-    """The webhook's receiver with its real adapters."""
-    token = PushToken(SecretsProvider(boto3_client=secretsmanager), settings.secret_id, settings.secret_max_age_s)
+def build_push_receiver(
+    settings: Settings, delivery: DeliverySettings, dynamodb: Any, secretsmanager: Any
+) -> PushReceiver:
+    """The webhook's receiver with its real adapters; the token comes from its own secret where one is set."""
+    secret_id = delivery.push_token_secret_id or settings.secret_id
+    token = PushToken(SecretsProvider(boto3_client=secretsmanager), secret_id, settings.secret_max_age_s)
     return PushReceiver(DeliveryStore(dynamodb, settings.results_table), token)
