@@ -16,7 +16,7 @@ CREDENTIALS = Credentials(api_key="bDqJFiq9", api_secret="s3cr3t-value", app_id=
 NOW = 1_800_000_000
 
 
-def make_client(*answers, attempts=3):
+def make_client(*answers, attempts=3, clock=lambda: NOW):
     adapter = ScriptedAdapter(*answers)
     sleeps = []
     client = ReportClient(
@@ -24,7 +24,8 @@ def make_client(*answers, attempts=3):
         lambda: CREDENTIALS,
         adapter=adapter,
         sleep=sleeps.append,
-        clock=lambda: NOW,
+        clock=clock,
+        jitter=lambda: 1.0,
         max_attempts=attempts,
     )
     return client, adapter, sleeps
@@ -62,31 +63,43 @@ def test_a_call_takes_1_to_200_msg_ids(count):
     assert adapter.requests == []
 
 
-@pytest.mark.parametrize(
-    "first",
-    [
-        (500, b"oops"),
-        (429, b""),
-        (200, b"<html>"),
-        requests.ReadTimeout("slow"),
-        requests.ConnectionError("reset"),
-        answer(status="-16"),
-        answer(status="-18"),
-    ],
-    ids=["http-500", "http-429", "not-json", "read-timeout", "connection-reset", "timestamp-expired", "port-unusual"],
-)
-def test_a_failed_attempt_is_retried_because_a_get_is_safe(first):
+FAILED_ATTEMPTS = [
+    ("http-500", (500, b"oops")),
+    ("http-502", (502, b"")),
+    ("http-504", (504, b"")),
+    ("http-503", (503, b"")),
+    ("http-429", (429, b"")),
+    ("http-408", (408, b"")),
+    ("not-json", (200, b"<html>")),
+    ("read-timeout", requests.ReadTimeout("slow")),
+    ("connection-reset", requests.ConnectionError("reset")),
+    ("timestamp-expired", answer(status="-16")),
+    ("port-unusual", answer(status="-18")),
+]
+
+
+@pytest.mark.parametrize("first", [row[1] for row in FAILED_ATTEMPTS], ids=[row[0] for row in FAILED_ATTEMPTS])
+def test_a_failed_attempt_even_an_ambiguous_5xx_is_retried_because_a_get_changes_nothing(first):
     client, adapter, sleeps = make_client(first, answer({"msgId": "m1", "status": "1"}))
     assert client.reports(["m1"])["m1"].code == "1"
     assert len(adapter.requests) == 2
-    assert len(sleeps) == 1
+    assert sleeps == [0.5]
+
+
+def test_every_attempt_is_signed_afresh():
+    ticks = iter([NOW, NOW + 7])
+    client, adapter, _ = make_client((502, b""), answer(), clock=lambda: next(ticks))
+    client.reports(["m1"])
+    first, second = (r.headers for r in adapter.requests)
+    assert (first["Timestamp"], second["Timestamp"]) == (str(NOW), str(NOW + 7))
+    assert second["Sign"] == sign(CREDENTIALS.api_key, CREDENTIALS.api_secret, NOW + 7) != first["Sign"]
 
 
 def test_the_provider_staying_down_makes_the_report_unavailable():
-    client, adapter, _ = make_client((503, b""), (503, b""), (503, b""))
-    with pytest.raises(ReportUnavailable, match="3 attempts: HTTP 503"):
+    client, adapter, sleeps = make_client((503, b""), (503, b""), (503, b""))
+    with pytest.raises(ReportUnavailable, match="gave up after 3 attempts: HTTP 503"):
         client.reports(["m1"])
-    assert len(adapter.requests) == 3
+    assert (len(adapter.requests), sleeps) == (3, [0.5, 1.0])
 
 
 @pytest.mark.parametrize(

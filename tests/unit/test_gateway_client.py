@@ -180,9 +180,49 @@ def test_a_carrier_reason_in_fail_array_is_kept_as_the_reason():
     assert client.send(SAMPLE_ITEMS)[4] == Outcome(Status.FAILED, reason="DST_MCCMNC_LIMIT")
 
 
-def test_a_number_in_neither_array_is_failed_as_not_acknowledged():
-    client, _, _ = make_client(accepted(2, 4))
-    assert client.send(SAMPLE_ITEMS)[3] == Outcome(Status.FAILED, reason="not acknowledged")
+NOT_ACKNOWLEDGED = Outcome(Status.UNKNOWN, reason="not acknowledged")
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcomes"),
+    [
+        (
+            accepted(2, 4),
+            {2: Outcome(Status.SUBMITTED, msg_id="m2"), 3: NOT_ACKNOWLEDGED, 4: Outcome(Status.SUBMITTED, msg_id="m4")},
+        ),
+        (accepted(), every(NOT_ACKNOWLEDGED)),
+        ({"status": "0", "reason": "success"}, every(NOT_ACKNOWLEDGED)),
+        (
+            accepted(2, fail_array=[{"number": "91856321413", "reason": "-9 abnormal number"}]),
+            {
+                2: Outcome(Status.SUBMITTED, msg_id="m2"),
+                3: Outcome(Status.FAILED, reason="-9 abnormal number", provider_code="-9"),
+                4: NOT_ACKNOWLEDGED,
+            },
+        ),
+        (
+            accepted(2, status="-18", reason="busy"),
+            {2: Outcome(Status.SUBMITTED, msg_id="m2")}
+            | dict.fromkeys((3, 4), Outcome(Status.UNKNOWN, reason="not acknowledged", provider_code="-18")),
+        ),
+    ],
+    ids=[
+        "success-one-missing",
+        "success-empty-array",
+        "success-no-lists",
+        "one-in-each-list",
+        "failed-status-partly-accepted",
+    ],
+)
+def test_a_number_the_answer_does_not_mention_is_unknown_as_not_acknowledged_and_never_resent(answer, outcomes):
+    client, adapter, _ = make_client(answer)
+    assert client.send(SAMPLE_ITEMS) == outcomes
+    assert len(adapter.requests) == 1
+
+
+def test_a_fail_array_entry_without_a_reason_is_failed_as_refused_by_the_provider():
+    client, _, _ = make_client(accepted(2, 3, fail_array=[{"number": "91856321414"}]))
+    assert client.send(SAMPLE_ITEMS)[4] == Outcome(Status.FAILED, reason="refused by the provider (no reason given)")
 
 
 def test_entries_are_matched_by_order_id_before_number():
@@ -209,13 +249,11 @@ def test_entries_without_order_id_fall_back_to_the_first_unclaimed_same_number()
     assert outcomes[3] == Outcome(Status.FAILED, reason="-28 limit", provider_code="-28")
 
 
-def test_accepted_numbers_of_a_failed_status_are_submitted_and_the_call_is_not_resent():
-    client, adapter, _ = make_client(accepted(2, status="-18", reason="busy"))
-    outcomes = client.send(SAMPLE_ITEMS)
-    assert outcomes[2].status == Status.SUBMITTED
-    reason = f"{ProviderCode('-18').message} (provider: busy)"
-    assert outcomes[3] == Outcome(Status.FAILED, reason=reason, provider_code="-18")
-    assert len(adapter.requests) == 1
+def test_numbers_a_failed_status_lists_in_fail_array_are_failed_with_the_status_when_their_entry_has_no_reason():
+    fail = [{"number": "91856321413"}]
+    client, _, _ = make_client(accepted(2, status="-9", reason="bad", fail_array=fail))
+    reason = f"{ProviderCode('-9').message} (provider: bad)"
+    assert client.send(SAMPLE_ITEMS)[3] == Outcome(Status.FAILED, reason=reason, provider_code="-9")
 
 
 STOP_CODES = ["-1", "-2", "-10", "-13", "-19", "-30", "-31", "-32"]
@@ -255,11 +293,6 @@ def test_a_retry_code_resends_the_call_until_it_is_accepted(code):
         ((200, b"<html>ok</html>"), Outcome(Status.UNKNOWN, UNKNOWN_REASON)),
         ((200, b'["not", "an", "object"]'), Outcome(Status.UNKNOWN, UNKNOWN_REASON)),
         ((200, b'{"reason": "no status"}'), Outcome(Status.UNKNOWN, UNKNOWN_REASON)),
-        (requests.ReadTimeout("read timed out"), Outcome(Status.UNKNOWN, UNKNOWN_REASON)),
-        (
-            requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))),
-            Outcome(Status.UNKNOWN, UNKNOWN_REASON),
-        ),
         (requests.exceptions.ChunkedEncodingError("cut"), Outcome(Status.UNKNOWN, UNKNOWN_REASON)),
     ],
     ids=[
@@ -268,8 +301,6 @@ def test_a_retry_code_resends_the_call_until_it_is_accepted(code):
         "non-json-200",
         "json-not-object",
         "json-without-status",
-        "read-timeout",
-        "reset-while-reading",
         "broken-body",
     ],
 )
@@ -286,15 +317,55 @@ def test_an_http_status_that_no_call_can_get_past_stops_the_job(http):
         client.send(SAMPLE_ITEMS)
 
 
+RETRIED, AMBIGUOUS = "retried", "UNKNOWN"
+READ_RESET = requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")))
+# (name, first answer, retry_server_errors, what the client does with it)
+FIRST_ANSWERS = [
+    ("http-408", (408, b""), False, RETRIED),
+    ("http-429", (429, b""), False, RETRIED),
+    ("http-503", (503, b""), False, RETRIED),
+    ("http-503", (503, b""), True, RETRIED),
+    ("connect-refused", connect_error(), False, RETRIED),
+    ("connect-timeout", requests.ConnectTimeout("slow"), False, RETRIED),
+    ("http-500", (500, b""), False, AMBIGUOUS),
+    ("http-502", (502, b""), False, AMBIGUOUS),
+    ("http-504", (504, b""), False, AMBIGUOUS),
+    ("http-501", (501, b""), False, AMBIGUOUS),
+    ("http-500", (500, b""), True, RETRIED),
+    ("http-502", (502, b""), True, RETRIED),
+    ("http-504", (504, b""), True, RETRIED),
+    ("read-timeout", requests.ReadTimeout("read timed out"), False, AMBIGUOUS),
+    ("read-timeout", requests.ReadTimeout("read timed out"), True, AMBIGUOUS),
+    ("reset-while-reading", READ_RESET, True, AMBIGUOUS),
+    ("non-json-200", (200, b"<html>ok</html>"), True, AMBIGUOUS),
+]
+
+
 @pytest.mark.parametrize(
-    "first",
-    [(429, b""), (500, b""), (502, b""), (503, b""), (408, b""), connect_error(), requests.ConnectTimeout("slow")],
-    ids=["http-429", "http-500", "http-502", "http-503", "http-408", "connect-refused", "connect-timeout"],
+    ("first", "retry_server_errors", "then"),
+    [row[1:] for row in FIRST_ANSWERS],
+    ids=[f"{name}-{'retry-5xx' if retry else 'default'}" for name, _, retry, _ in FIRST_ANSWERS],
 )
-def test_a_transient_failure_before_acceptance_is_retried(first):
-    client, adapter, sleeps = make_client(first, accepted(*ROWS))
-    assert {o.status for o in client.send(SAMPLE_ITEMS).values()} == {Status.SUBMITTED}
-    assert (len(adapter.requests), sleeps) == (2, [0.5])
+def test_an_answer_that_says_nothing_was_processed_is_retried_and_an_ambiguous_one_is_unknown(
+    first, retry_server_errors, then
+):
+    client, adapter, sleeps = make_client(first, accepted(*ROWS), retry_server_errors=retry_server_errors)
+    outcomes = client.send(SAMPLE_ITEMS)
+    if then == RETRIED:
+        assert {o.status for o in outcomes.values()} == {Status.SUBMITTED}
+        assert (len(adapter.requests), sleeps) == (2, [0.5])
+    else:
+        code = f"HTTP {first[0]}" if isinstance(first, tuple) and first[0] >= 500 else None
+        assert outcomes == every(Outcome(Status.UNKNOWN, reason=UNKNOWN_REASON, provider_code=code))
+        assert (len(adapter.requests), sleeps) == (1, [])
+
+
+def test_server_errors_retried_by_choice_until_attempts_run_out_leave_the_numbers_unknown():
+    client, adapter, _ = make_client((502, b""), (503, b""), (503, b""), max_attempts=3, retry_server_errors=True)
+    reason = "request may have reached the provider (an answer was ambiguous); gave up after 3 attempts: "
+    reason += "the gateway answered HTTP 503"
+    assert client.send(SAMPLE_ITEMS) == every(Outcome(Status.UNKNOWN, reason=reason, provider_code="HTTP 503"))
+    assert len(adapter.requests) == 3
 
 
 # -- retries ------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ SUCCESS = "0"
 
 
 class Action(StrEnum):
-    """What a non-zero status means for the sender (CONTRACT.md, "Status codes")."""
+    """What a non-zero status means for the sender (docs/provider-api.md, "Status codes")."""
 
     STOP = "STOP"
     """Nothing more can succeed: stop the whole job."""

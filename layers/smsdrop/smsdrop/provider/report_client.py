@@ -1,28 +1,28 @@
-"""The provider's `GET /sms/getReport`: up to 200 msgIds a call, signed like a send, safe to retry."""
+"""The provider's `GET /sms/getReport`: up to 200 msgIds a call, signed like a send, safe to retry.
+
+A getReport call changes nothing at the provider, so unlike a send it is retried on any failure, HTTP 5xx and
+lost answers included (docs/provider-api.md, "What our clients do with each answer").
+"""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
 import requests
-from aws_lambda_powertools import Logger
 from requests.adapters import BaseAdapter
 
 from smsdrop.delivery.receipts import Report, report_entries
 from smsdrop.masking import mask_digits
 from smsdrop.provider.codes import SUCCESS, Action, classify
 from smsdrop.provider.credentials import Credentials
+from smsdrop.provider.http_answers import HttpAnswer, classify_status, json_object
+from smsdrop.provider.retry import Again, Backoff, Retry, Spent
 from smsdrop.provider.session import ProviderHttp
-from smsdrop.provider.signing import signed_headers
-
-logger = Logger(child=True)
 
 MAX_IDS = 200
-_RETRY_HTTP = frozenset({408, 429})
 
 
 class ReportUnavailable(Exception):  # noqa: N818 - what happened, said plainly
@@ -52,19 +52,20 @@ class ReportClient(ProviderHttp):
         connect_timeout_s: float = 3.05,
         read_timeout_s: float = 10.0,
         max_attempts: int = 3,
-        backoff_s: float = 0.5,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
         adapter: BaseAdapter | None = None,
     ) -> None:
-        super().__init__(base_url, "/getReport", allow_http=allow_http, pool_size=4, adapter=adapter)
-        self._credentials = credentials
+        super().__init__(
+            base_url, "/getReport", credentials, clock, allow_http=allow_http, pool_size=4, adapter=adapter
+        )
         self._timeout = (connect_timeout_s, read_timeout_s)
-        self._max_attempts = max(1, max_attempts)
-        self._backoff_s = backoff_s
-        self._sleep = sleep
-        self._clock = clock
-        self.calls = 0
+        self._retry = Retry(
+            "getReport", max_attempts, Backoff(backoff_base_s, backoff_max_s), sleep=sleep, jitter=jitter
+        )
 
     def reports(self, msg_ids: Sequence[str]) -> dict[str, Report]:
         """The provider's report of each msgId it knows (unknown ones are absent).
@@ -74,47 +75,41 @@ class ReportClient(ProviderHttp):
         """
         if not 0 < len(msg_ids) <= MAX_IDS:
             raise ValueError(f"getReport takes 1 to {MAX_IDS} msgIds, not {len(msg_ids)}")
-        last = "no attempt made"
-        for attempt in range(1, self._max_attempts + 1):
-            outcome = self._attempt(msg_ids)
-            if isinstance(outcome, dict):
-                return outcome
-            last = outcome
-            if attempt < self._max_attempts:
-                logger.warning("getReport failed, retrying", extra={"attempt": attempt, "reason": last})
-                self._sleep(random.random() * self._backoff_s * 2 ** (attempt - 1))
-        raise ReportUnavailable(f"getReport failed after {self._max_attempts} attempts: {last}")
+        result = self._retry.run(lambda _: self._attempt(msg_ids))
+        if isinstance(result, Spent):
+            raise ReportUnavailable(f"getReport {result.reason}")
+        return result
 
-    def _attempt(self, msg_ids: Sequence[str]) -> dict[str, Report] | str:
-        """The reports, or why this attempt should be retried."""
-        credentials = self._credentials()
+    def _attempt(self, msg_ids: Sequence[str]) -> dict[str, Report] | Again:
+        """The reports, or why this attempt should be made again."""
+        credentials, headers = self._signed()
         query = f"appId={quote(credentials.app_id, safe='')}&msgIds={quote(','.join(msg_ids), safe=',')}"
-        headers = signed_headers(credentials.api_key, credentials.api_secret, int(self._clock()))
-        self.calls += 1
         try:
             response = self._session.get(
                 f"{self.url}?{query}", headers=headers, timeout=self._timeout, allow_redirects=False
             )
-        except requests.RequestException as exc:
-            return f"no answer ({type(exc).__name__})"
+        except requests.RequestException as error:
+            return Again(f"no answer ({type(error).__name__})")
         http = response.status_code
-        if http in _RETRY_HTTP or http >= 500:
-            return f"HTTP {http}"
-        if not 200 <= http < 300:
-            raise ReportUnavailable(f"the gateway answered HTTP {http}: check GATEWAY_URL ({self.url})")
-        try:
-            answer = json.loads(response.content)
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
-            return "unreadable answer"
-        status = str(answer.get("status", "")).strip()
-        if status == SUCCESS:
-            return {r.msg_id: r for r in report_entries(answer)}
-        reason = mask_digits(str(answer.get("reason", "")))
-        verdict = classify(status, reason)
-        if verdict.action is Action.RETRY:
-            return f"{status} {verdict.describe(reason)}"
-        if verdict.action is Action.STOP:
-            raise ReportUnavailable(f"{status} {verdict.describe(reason)}")
-        raise ReportRefused(status, verdict.describe(reason))
+        match classify_status(http):
+            case HttpAnswer.RETRY | HttpAnswer.AMBIGUOUS:  # nothing to fear from asking again
+                return Again(f"HTTP {http}", f"HTTP {http}")
+            case HttpAnswer.REJECT | HttpAnswer.STOP:
+                raise ReportUnavailable(f"the gateway answered HTTP {http}: check GATEWAY_URL ({self.url})")
+        return _read_body(response.content)
+
+
+def _read_body(content: bytes) -> dict[str, Report] | Again:
+    answer = json_object(content)
+    if answer is None:
+        return Again("unreadable answer")
+    status = str(answer.get("status", "")).strip()
+    if status == SUCCESS:
+        return {r.msg_id: r for r in report_entries(answer)}
+    reason = mask_digits(str(answer.get("reason", "")))
+    verdict = classify(status, reason)
+    if verdict.action is Action.RETRY:
+        return Again(f"{status} {verdict.describe(reason)}", status)
+    if verdict.action is Action.STOP:
+        raise ReportUnavailable(f"{status} {verdict.describe(reason)}")
+    raise ReportRefused(status, verdict.describe(reason))

@@ -1,40 +1,39 @@
-"""The provider's batch endpoint: sign, POST, and read the answer into one Outcome per number."""
+"""The provider's batch endpoint: sign, POST, and read the answer into one Outcome per number.
+
+What each answer leads to is the table in docs/provider-api.md, "What our clients do with each answer".
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from json.encoder import encode_basestring as _quoted  # type: ignore[attr-defined]
-from typing import Any
+from json.encoder import encode_basestring as _quoted
 
 import requests
 from requests.adapters import BaseAdapter
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from smsdrop.masking import mask_digits
 from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
+from smsdrop.provider.batch_answer import NOT_ACKNOWLEDGED, entries, every, resolve
 from smsdrop.provider.codes import SUCCESS, Action, ProviderCode, classify
 from smsdrop.provider.credentials import Credentials
+from smsdrop.provider.http_answers import HttpAnswer, classify_error, classify_status, json_object
+from smsdrop.provider.retry import Again, Backoff, Retry, Spent
 from smsdrop.provider.session import ProviderHttp
-from smsdrop.provider.signing import signed_headers
 
 logger = logging.getLogger(__name__)
 
 UNKNOWN_REASON = "request may have reached the provider; not resent"
-NOT_ACKNOWLEDGED = "not acknowledged"
-_RETRY_HTTP = frozenset({408, 429})
-_REJECT_HTTP = frozenset({400, 413})
-_LEADING_CODE = re.compile(r"\s*(-\d+)\b")
+REFUSED_WITHOUT_REASON = "refused by the provider (no reason given)"
 _STATUS = re.compile(r"-?\d+")
 _CALL_JSON = '{"appId":%s,"array":[%s]}'
 _ITEM_JSON = '{"numbers":%s,"content":%s,"senderId":%s,"orderId":%s}'
+_Result = dict[int, Outcome] | Again
 
 
 def request_body(app_id: str, items: Sequence[CallItem]) -> bytes:
@@ -68,18 +67,12 @@ class GatewayStats:
     numbers: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Retry:
-    code: str | None
-    reason: str
-    backoff: bool = True
-
-
 class GatewayClient(ProviderHttp):
     """A thread-safe client of `POST <base_url>/sendSms/batch` sharing one keep-alive session.
 
-    `send` returns an Outcome for every recipient, raises `JobStop` when the job must stop, retries
-    only what was surely not accepted, and never resends a request that may have reached the provider.
+    `send` returns an Outcome for every recipient, raises `JobStop` when the job must stop, retries only what
+    was surely not processed, and never resends a request that may have reached the provider - unless
+    `retry_server_errors` says the provider de-duplicates orderIds, when HTTP 5xx answers are retried too.
     `adapter` replaces the pooled HTTPAdapter (for tests).
     """
 
@@ -92,6 +85,7 @@ class GatewayClient(ProviderHttp):
         connect_timeout_s: float = 3.05,
         read_timeout_s: float = 30.0,
         max_attempts: int = 5,
+        retry_server_errors: bool = False,
         pool_size: int = 16,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 10.0,
@@ -100,17 +94,14 @@ class GatewayClient(ProviderHttp):
         jitter: Callable[[], float] = random.random,
         adapter: BaseAdapter | None = None,
     ) -> None:
-        super().__init__(base_url, "/sendSms/batch", allow_http=allow_http, pool_size=pool_size, adapter=adapter)
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
-        self._credentials = credentials
+        super().__init__(
+            base_url, "/sendSms/batch", credentials, clock, allow_http=allow_http, pool_size=pool_size, adapter=adapter
+        )
         self._timeout = (connect_timeout_s, read_timeout_s)
-        self._max_attempts = max_attempts
-        self._backoff_base_s = backoff_base_s
-        self._backoff_max_s = backoff_max_s
-        self._sleep = sleep
-        self._clock = clock
-        self._jitter = jitter
+        self._retry = Retry(
+            "gateway call", max_attempts, Backoff(backoff_base_s, backoff_max_s), sleep=sleep, jitter=jitter
+        )
+        self._retry_server_errors = retry_server_errors
         self._lock = threading.Lock()
         self._stats = GatewayStats()
 
@@ -126,38 +117,26 @@ class GatewayClient(ProviderHttp):
         if not recipients:
             return {}
         self._count(calls=1, numbers=len(recipients))
-        last = _Retry(None, "no attempt made")
-        for attempt in range(1, self._max_attempts + 1):
-            if attempt > 1:
-                self._count(retries=1)
-            result = self._attempt(items, recipients)
-            if not isinstance(result, _Retry):
-                return result
-            last = result
-            if attempt < self._max_attempts:
-                delay = self._backoff(attempt) if result.backoff else 0.0
-                logger.warning(
-                    "gateway call not accepted, retrying",
-                    extra={"attempt": attempt, "code": result.code, "reason": result.reason, "delay_s": delay},
-                )
-                if delay:
-                    self._sleep(delay)
-        reason = f"gave up after {self._max_attempts} attempts: {last.reason}"
-        logger.warning("gateway call failed", extra={"code": last.code, "reason": reason, "numbers": len(recipients)})
-        return _all(recipients, Outcome(Status.FAILED, reason=reason, provider_code=last.code))
+        result = self._retry.run(lambda attempt: self._attempt(attempt, items, recipients))
+        return self._spent(result, recipients) if isinstance(result, Spent) else result
 
-    def _backoff(self, attempt: int) -> float:
-        return self._jitter() * min(self._backoff_max_s, self._backoff_base_s * 2 ** (attempt - 1))
+    def _spent(self, spent: Spent, recipients: list[Recipient]) -> dict[int, Outcome]:
+        logger.warning(
+            "gateway call failed", extra={"code": spent.last.code, "reason": spent.reason, "numbers": len(recipients)}
+        )
+        if spent.ambiguous:  # a 5xx retried by the operator's choice: an earlier attempt may have been accepted
+            reason = f"request may have reached the provider (an answer was ambiguous); {spent.reason}"
+            return every(recipients, Outcome(Status.UNKNOWN, reason=reason, provider_code=spent.last.code))
+        return every(recipients, Outcome(Status.FAILED, reason=spent.reason, provider_code=spent.last.code))
 
     def _count(self, *, calls: int = 0, attempts: int = 0, retries: int = 0, numbers: int = 0) -> None:
         with self._lock:
             s = self._stats
             self._stats = GatewayStats(s.calls + calls, s.attempts + attempts, s.retries + retries, s.numbers + numbers)
 
-    def _attempt(self, items: Sequence[CallItem], recipients: list[Recipient]) -> dict[int, Outcome] | _Retry:
-        credentials = self._credentials()
-        headers = signed_headers(credentials.api_key, credentials.api_secret, int(self._clock()))
-        self._count(attempts=1)
+    def _attempt(self, attempt: int, items: Sequence[CallItem], recipients: list[Recipient]) -> _Result:
+        credentials, headers = self._signed()
+        self._count(attempts=1, retries=int(attempt > 1))
         try:
             response = self._session.post(
                 self.url,
@@ -166,113 +145,62 @@ class GatewayClient(ProviderHttp):
                 timeout=self._timeout,
                 allow_redirects=False,
             )
-        except requests.RequestException as exc:
-            if _not_sent(exc):
-                return _Retry(None, f"could not connect to the gateway ({type(exc).__name__})")
-            logger.warning(
-                "gateway call ambiguous: not resent",
-                extra={"error": type(exc).__name__, "numbers": len(recipients)},
-            )
-            return _all(recipients, Outcome(Status.UNKNOWN, reason=UNKNOWN_REASON))
+        except requests.RequestException as error:
+            if classify_error(error) is HttpAnswer.RETRY:
+                return Again(f"could not connect to the gateway ({type(error).__name__})")
+            return _ambiguous(recipients, type(error).__name__)
         return self._read(response, recipients)
 
-    def _read(self, response: requests.Response, recipients: list[Recipient]) -> dict[int, Outcome] | _Retry:
+    def _read(self, response: requests.Response, recipients: list[Recipient]) -> _Result:
         http = response.status_code
-        if http in _RETRY_HTTP or http >= 500:
-            return _Retry(f"HTTP {http}", f"the gateway answered HTTP {http}")
-        if http in _REJECT_HTTP:
-            reason = f"the gateway refused the request with HTTP {http}"
-            return _all(recipients, Outcome(Status.FAILED, reason=reason, provider_code=f"HTTP {http}"))
-        if not 200 <= http < 300:
-            raise JobStop(f"HTTP {http}", f"the gateway answered HTTP {http}: check GATEWAY_URL ({self.url})")
-        answer = _json_object(response.content)
-        status = str(answer.get("status", "")).strip() if answer is not None else ""
-        if answer is None or not _STATUS.fullmatch(status):
-            logger.warning("gateway answer unreadable: not resent", extra={"numbers": len(recipients)})
-            return _all(recipients, Outcome(Status.UNKNOWN, reason=UNKNOWN_REASON))
-        provider_reason = mask_digits(str(answer.get("reason", "")))
-        accepted = _entries(answer.get("array"))
-        if status == SUCCESS:
-            return _resolve(recipients, answer, Outcome(Status.FAILED, reason=NOT_ACKNOWLEDGED))
-        verdict = classify(status, provider_reason)
-        if not verdict.known:
-            logger.warning(
-                "provider answered an undocumented status",
-                extra={"code": status, "reason": provider_reason, "numbers": len(recipients)},
-            )
-        missing = Outcome(Status.FAILED, reason=verdict.describe(provider_reason), provider_code=status)
-        if accepted:
-            # Some numbers were accepted despite the status: record them as such and never resend the call.
-            logger.warning("provider accepted part of a failed call", extra={"code": status})
-            return _resolve(recipients, answer, missing)
-        if verdict.action is Action.STOP:
-            raise JobStop(status, verdict.describe(provider_reason))
-        if verdict.action is Action.RETRY:
-            return _Retry(
-                status,
-                f"{status} {verdict.describe(provider_reason)}",
-                backoff=status != ProviderCode.TIMESTAMP_EXPIRED,
-            )
-        return _resolve(recipients, answer, missing)
+        code, said = f"HTTP {http}", f"the gateway answered HTTP {http}"
+        match classify_status(http):
+            case HttpAnswer.RETRY:
+                return Again(said, code)
+            case HttpAnswer.AMBIGUOUS if self._retry_server_errors:
+                return Again(said, code, ambiguous=True)
+            case HttpAnswer.AMBIGUOUS:
+                return _ambiguous(recipients, code, provider_code=code)
+            case HttpAnswer.REJECT:
+                reason = f"the gateway refused the request with HTTP {http}"
+                return every(recipients, Outcome(Status.FAILED, reason=reason, provider_code=code))
+            case HttpAnswer.STOP:
+                raise JobStop(code, f"{said}: check GATEWAY_URL ({self.url})")
+        return _read_body(response.content, recipients)
 
 
-def _not_sent(exc: requests.RequestException) -> bool:
-    """Whether the error surely happened before the request left (connecting), so a retry is safe."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    inner = exc.args[0] if isinstance(exc, requests.ConnectionError) and exc.args else None
-    return isinstance(inner, MaxRetryError) and isinstance(inner.reason, NewConnectionError)
+def _ambiguous(recipients: list[Recipient], what: str, provider_code: str | None = None) -> dict[int, Outcome]:
+    """The request may have been accepted: every number UNKNOWN, never resent."""
+    logger.warning("gateway call ambiguous: not resent", extra={"error": what, "numbers": len(recipients)})
+    return every(recipients, Outcome(Status.UNKNOWN, reason=UNKNOWN_REASON, provider_code=provider_code))
 
 
-def _json_object(content: bytes) -> Mapping[str, Any] | None:
-    try:
-        answer = json.loads(content)
-    except ValueError:
-        return None
-    return answer if isinstance(answer, dict) else None
-
-
-def _all(recipients: Sequence[Recipient], outcome: Outcome) -> dict[int, Outcome]:
-    return {r.row: outcome for r in recipients}
-
-
-def _entries(value: object) -> list[Mapping[str, Any]]:
-    return [e for e in value if isinstance(e, Mapping)] if isinstance(value, list) else []
-
-
-def _resolve(recipients: Sequence[Recipient], answer: Mapping[str, Any], missing: Outcome) -> dict[int, Outcome]:
-    """Per number: in `array` is SUBMITTED, in `failArray` is FAILED, in neither gets `missing`."""
-    claims = _Claims(recipients)
-    outcomes: dict[int, Outcome] = {}
-    for entry in _entries(answer.get("array")):
-        if (row := claims.take(entry)) is not None:
-            outcomes[row] = Outcome(Status.SUBMITTED, msg_id=str(entry.get("msgId") or "") or None)
-    for entry in _entries(answer.get("failArray")):
-        if (row := claims.take(entry)) is not None:
-            reason = mask_digits(str(entry.get("reason", ""))) or missing.reason
-            code = m.group(1) if (m := _LEADING_CODE.match(reason)) else missing.provider_code
-            outcomes[row] = Outcome(Status.FAILED, reason=reason, provider_code=code)
-    return {r.row: outcomes.get(r.row, missing) for r in recipients}
-
-
-class _Claims:
-    """Matches answer entries to recipients: by orderId first, else the first unclaimed same number."""
-
-    def __init__(self, recipients: Sequence[Recipient]) -> None:
-        self._by_order = {r.order_id: r for r in recipients}
-        self._by_number: dict[str, list[Recipient]] = defaultdict(list)
-        for r in recipients:
-            self._by_number[r.number].append(r)
-        self._taken: set[int] = set()
-
-    def take(self, entry: Mapping[str, Any]) -> int | None:
-        recipient = self._by_order.get(str(entry.get("orderId", "")))
-        if recipient is None or recipient.row in self._taken:
-            recipient = next(self._unclaimed(str(entry.get("number", ""))), None)
-        if recipient is None:
-            return None
-        self._taken.add(recipient.row)
-        return recipient.row
-
-    def _unclaimed(self, number: str) -> Iterator[Recipient]:
-        return (r for r in self._by_number.get(number, ()) if r.row not in self._taken)
+def _read_body(content: bytes, recipients: list[Recipient]) -> _Result:
+    """The provider's status and per-number lists, read from a 2xx answer."""
+    answer = json_object(content)
+    status = str(answer.get("status", "")).strip() if answer is not None else ""
+    if answer is None or not _STATUS.fullmatch(status):
+        return _ambiguous(recipients, "unreadable answer")
+    if status == SUCCESS:
+        refused = Outcome(Status.FAILED, reason=REFUSED_WITHOUT_REASON)
+        return resolve(recipients, answer, failed=refused, missing=Outcome(Status.UNKNOWN, reason=NOT_ACKNOWLEDGED))
+    provider_reason = mask_digits(str(answer.get("reason", "")))
+    verdict = classify(status, provider_reason)
+    if not verdict.known:
+        logger.warning(
+            "provider answered an undocumented status",
+            extra={"code": status, "reason": provider_reason, "numbers": len(recipients)},
+        )
+    failed = Outcome(Status.FAILED, reason=verdict.describe(provider_reason), provider_code=status)
+    if entries(answer.get("array")):
+        # Some numbers were accepted despite the status: the call was taken, so it is never resent, and a
+        # number in neither list may have been accepted too.
+        logger.warning("provider accepted part of a failed call", extra={"code": status})
+        missing = Outcome(Status.UNKNOWN, reason=NOT_ACKNOWLEDGED, provider_code=status)
+        return resolve(recipients, answer, failed=failed, missing=missing)
+    if verdict.action is Action.STOP:
+        raise JobStop(status, verdict.describe(provider_reason))
+    if verdict.action is Action.RETRY:
+        described = f"{status} {verdict.describe(provider_reason)}"
+        return Again(described, status, backoff=status != ProviderCode.TIMESTAMP_EXPIRED)
+    return resolve(recipients, answer, failed=failed, missing=failed)
