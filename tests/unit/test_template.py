@@ -386,6 +386,7 @@ INGEST_VARIABLES = [
     ("POWERTOOLS_METRICS_NAMESPACE", "smsdrop"),
     ("POWERTOOLS_LOG_LEVEL", {"Ref": "LogLevel"}),
     ("GATEWAY_ALLOW_HTTP", "false"),
+    ("GATEWAY_RETRY_SERVER_ERRORS", {"Ref": "GatewayRetryServerErrors"}),
 ]
 
 
@@ -508,6 +509,7 @@ def test_the_sweep_runs_every_five_minutes(resources):
 
 PARAMETER_DEFAULTS = [
     ("GatewayUrl", DEFAULT_GATEWAY_URL),
+    ("GatewayRetryServerErrors", "false"),
     ("NumbersPerCall", 1000),
     ("InFlightBatches", 4),
     ("CallsPerSecond", 0),
@@ -536,6 +538,11 @@ def test_numbers_per_call_cannot_exceed_the_api_limit(template):
 
 def test_number_check_allows_only_the_two_levels(template):
     assert template["Parameters"]["NumberCheck"]["AllowedValues"] == ["valid", "possible"]
+
+
+def test_retrying_server_errors_is_a_true_or_false_choice_off_by_default(template):
+    parameter = template["Parameters"]["GatewayRetryServerErrors"]
+    assert (parameter["AllowedValues"], parameter["Default"]) == (["true", "false"], "false")
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,8 @@ class Settings:
     connect_timeout_s: float = 3.05
     read_timeout_s: float = 30.0
     max_attempts: int = 5
+    retry_server_errors: bool = False
+    """Resend a batch answered HTTP 500/502/504: only with the provider's word that it de-duplicates orderIds."""
     secret_max_age_s: int = 300
     prices_per_part: str = ""
 
@@ -77,6 +79,7 @@ ENV: dict[str, str] = {
     "connect_timeout_s": "GATEWAY_CONNECT_TIMEOUT_S",
     "read_timeout_s": "GATEWAY_READ_TIMEOUT_S",
     "max_attempts": "GATEWAY_MAX_ATTEMPTS",
+    "retry_server_errors": "GATEWAY_RETRY_SERVER_ERRORS",
     "secret_max_age_s": "SECRET_MAX_AGE_S",
     "prices_per_part": "PRICES_PER_PART",
 }

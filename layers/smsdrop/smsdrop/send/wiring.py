@@ -56,6 +56,7 @@ def build_runner(settings: Settings, clients: Clients, clock: Callable[[], float
         connect_timeout_s=settings.connect_timeout_s,
         read_timeout_s=settings.read_timeout_s,
         max_attempts=settings.max_attempts,
+        retry_server_errors=settings.retry_server_errors,
         pool_size=max(4, settings.in_flight * 2),
     )
     rules = RowRules(
