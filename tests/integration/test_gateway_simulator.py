@@ -201,12 +201,22 @@ def test_a_reset_connection_is_unknown_and_nothing_was_accepted(simulator, gatew
     assert (gateway_client.stats.attempts, simulator.audit().accepted) == (1, [])
 
 
-def test_a_500_then_success_is_retried_and_accepted_once(simulator, gateway_credentials):
+def test_a_500_is_unknown_and_not_resent_though_the_simulator_accepted_nothing(simulator, gateway_client):
+    simulator.set_faults(http_500_rate=1.0)
+    outcomes = gateway_client.send(call(numbers(3)))
+    assert outcomes == dict.fromkeys(range(2, 5), Outcome(Status.UNKNOWN, UNKNOWN_REASON, "HTTP 500"))
+    assert (gateway_client.stats.attempts, simulator.audit().calls, simulator.audit().accepted) == (1, 1, [])
+
+
+def test_a_500_then_success_is_retried_and_accepted_once_when_server_errors_may_be_retried(
+    simulator, gateway_credentials
+):
     simulator.set_faults(http_500_rate=1.0)
     with GatewayClient(
         simulator.base_url,
         lambda: gateway_credentials,
         allow_http=True,
+        retry_server_errors=True,
         sleep=lambda _: simulator.set_faults(http_500_rate=0.0),
     ) as client:
         outcomes = client.send(call(numbers(3)))
@@ -214,6 +224,53 @@ def test_a_500_then_success_is_retried_and_accepted_once(simulator, gateway_cred
     assert statuses(outcomes) == {Status.SUBMITTED}
     audit = simulator.audit()
     assert (len(audit.accepted), audit.calls, audit.duplicate_order_ids) == (3, 2, 0)
+
+
+@pytest.mark.parametrize("http", [500, 502, 504], ids=["http-500", "http-502", "http-504"])
+def test_the_simulator_can_accept_a_call_and_then_answer_a_server_error(simulator, http):
+    simulator.set_faults(accept_then_5xx_rate=1.0, accept_then_5xx_status=http)
+    headers = signed_headers(simulator.api_key, simulator.api_secret, int(time.time()))
+    body = json.dumps(batch(simulator, item(nums="919800000001,919800000002", order_ids="a,b"))).encode()
+    answer = requests.post(f"{simulator.base_url}/sendSms/batch", data=body, headers=headers, timeout=5)
+    assert answer.status_code == http
+    assert "msgId" not in answer.text
+    assert [(a.number, a.order_id) for a in simulator.audit().accepted] == [
+        ("919800000001", "a"),
+        ("919800000002", "b"),
+    ]
+
+
+@pytest.mark.parametrize("http", [502, 504], ids=["http-502", "http-504"])
+def test_a_server_error_after_the_simulator_accepted_is_unknown_and_accepted_only_once(simulator, gateway_client, http):
+    simulator.set_faults(accept_then_5xx_rate=1.0, accept_then_5xx_status=http)
+    outcomes = gateway_client.send(call(numbers(4)))
+    assert outcomes == dict.fromkeys(range(2, 6), Outcome(Status.UNKNOWN, UNKNOWN_REASON, f"HTTP {http}"))
+    audit = simulator.audit()
+    assert (len(audit.accepted), audit.calls, audit.duplicate_order_ids, audit.duplicate_numbers) == (4, 1, 0, 0)
+
+
+def test_retrying_server_errors_resends_a_call_the_simulator_had_accepted_which_is_why_it_is_off_by_default(
+    simulator, gateway_credentials
+):
+    simulator.set_faults(accept_then_5xx_rate=1.0, accept_then_5xx_status=502)
+    with GatewayClient(
+        simulator.base_url,
+        lambda: gateway_credentials,
+        allow_http=True,
+        retry_server_errors=True,
+        sleep=lambda _: simulator.set_faults(accept_then_5xx_rate=0.0),
+    ) as client:
+        assert statuses(client.send(call(numbers(2)))) == {Status.SUBMITTED}
+    audit = simulator.audit()
+    assert (len(audit.accepted), audit.calls, audit.duplicate_order_ids, audit.duplicate_numbers) == (4, 2, 2, 2)
+
+
+def test_a_server_error_status_that_is_not_5xx_is_refused_by_the_fault_control(simulator):
+    control = simulator.base_url.removesuffix("/sms")
+    answer = requests.post(f"{control}/_faults", json={"accept_then_5xx_status": 200}, timeout=5)
+    assert answer.status_code == 400
+    assert "5xx" in answer.json()["error"]
+    assert simulator.faults.accept_then_5xx_status == 502
 
 
 @pytest.mark.parametrize(

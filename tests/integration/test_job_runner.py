@@ -166,10 +166,11 @@ def test_insufficient_balance_stops_the_job_and_a_rerun_resends_nothing(harness)
     assert len(harness.simulator.audit().accepted) == 400
 
 
-def test_http_500_bursts_are_retried_and_nothing_is_sent_twice(harness):
+def test_http_500_bursts_are_retried_when_server_errors_may_be_retried_and_nothing_is_sent_twice(harness):
     harness.simulator.set_faults(http_500_rate=0.3)
     upload = harness.upload(csv_of(mixed_rows(1000)))
-    assert harness.run(upload, harness.runner(max_attempts=8)).end is RunEnd.COMPLETED
+    runner = harness.runner(max_attempts=8, retry_server_errors=True)
+    assert harness.run(upload, runner).end is RunEnd.COMPLETED
     items = harness.assert_promises_kept(upload, 1000)
     assert Counter(i["status"] for i in items)["SUBMITTED"] == len(harness.simulator.audit().accepted)
 

@@ -52,7 +52,7 @@ class Call:
     order_ids: tuple[str, ...]
     api_key: str
     sign: str
-    kind: str  # "answered", "late" (answered after the client's read timeout) or "reset" (no answer at all)
+    kind: str  # "answered", "late" (after the client's read timeout), "reset" (no answer) or "5xx" (ambiguous)
     status: int
 
 
@@ -70,14 +70,14 @@ class NotingSimulator(GatewaySimulator):
         self._calls: list[Call] = []
         self._notes = threading.Lock()
 
-    def _send_batch(self, headers: Any, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    def send_batch(self, headers: Any, body: bytes) -> tuple[int, dict[str, Any] | None]:
         order_ids = _order_ids(body)
         if self.on_call is not None:
             self.on_call(order_ids)
         started = time.monotonic()
-        status, answer = super()._send_batch(headers, body)
+        status, answer = super().send_batch(headers, body)
         late = time.monotonic() - started >= self.late_s
-        kind = "reset" if answer is None else "late" if late else "answered"
+        kind = "reset" if answer is None else "late" if late else "5xx" if status >= 500 else "answered"
         with self._notes:
             self._calls.append(Call(order_ids, headers.get("Api-Key", ""), headers.get("Sign", ""), kind, status))
         if self.after_call is not None:
@@ -91,7 +91,7 @@ class NotingSimulator(GatewaySimulator):
             return list(self._calls)
 
     def unreadable_order_ids(self) -> set[str]:
-        """orderIds of calls whose answer the client could not read."""
+        """orderIds of calls whose answer the client could not read or trust (reset, late, or HTTP 5xx)."""
         return {o for call in self.calls if call.kind != "answered" for o in call.order_ids}
 
 
@@ -236,8 +236,8 @@ def check_promises(
       `exact_counts` False, they only add up to the rows: the lag is returned);
     - at most once: the simulator accepted no orderId and no (number, content) twice;
     - SUBMITTED items are the simulator's acceptances one to one (number, orderId, msgId);
-    - UNKNOWN only where the gateway could not know: rows of a call whose answer was lost (reset, or later than
-      the read timeout), or rows an invocation found in flight after an earlier one died; and every row of a
+    - UNKNOWN only where the gateway could not know: rows of a call whose answer was lost (reset, later than the
+      read timeout, or HTTP 5xx), or rows an invocation found in flight after an earlier one died; and every row of a
       lost answer is UNKNOWN, never resent;
     - the provider accepted nothing that is recorded FAILED or REJECTED.
     """
