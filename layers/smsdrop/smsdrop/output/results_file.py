@@ -1,21 +1,25 @@
-"""What the operator gets back when a job ends: reports/<name>.results.csv and reports/<name>.summary.json."""
+"""What the operator gets back when a job ends: reports/<name>.results.csv, .summary.json and the .html page."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from smsdrop.intake.uploads import INCOMING_PREFIX, Upload
 from smsdrop.models import Status
+from smsdrop.output.page_data import PageCollector
+from smsdrop.output.page_files import PageFiles
 from smsdrop.output.sms_parts import PriceTable
 
 REPORTS_PREFIX = "reports/"
 COLUMNS = ("row", "number", "orderId", "status", "reason", "msgId", "parts")
+SUMMARY_SUFFIX = ".summary.json"
 PART_BYTES = 5 * 1024 * 1024  # S3 multipart parts: at least 5 MiB each but the last
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BILLABLE = frozenset(
@@ -38,7 +42,12 @@ class ReportKeys:
             if name.lower().endswith(suffix):
                 name = name[: -len(suffix)]
                 break
-        return cls(f"{REPORTS_PREFIX}{name}.results.csv", f"{REPORTS_PREFIX}{name}.summary.json")
+        return cls(f"{REPORTS_PREFIX}{name}.results.csv", f"{REPORTS_PREFIX}{name}{SUMMARY_SUFFIX}")
+
+    @property
+    def page(self) -> str:
+        """The report page beside them: `reports/a/b.html`."""
+        return self.summary.removesuffix(SUMMARY_SUFFIX) + ".html"
 
 
 def neutralise(cell: str) -> str:
@@ -81,22 +90,35 @@ class Cost:
         return {"parts": self.parts, "estimated": str(self.estimate)}
 
 
-class ReportWriter:
-    """Streams a job's items into a CSV in S3 (multipart, a few MiB in memory at most), then its summary."""
+class ItemSink(Protocol):
+    """Something fed every item of the results file as it is written."""
 
-    def __init__(self, s3: Any, dynamodb: Any, table: str, prices: PriceTable) -> None:
+    def add(self, item: Mapping[str, Any]) -> None: ...
+
+
+class ReportWriter:
+    """Streams a job's items into a CSV in S3 (multipart, a few MiB in memory at most), then its summary and page."""
+
+    def __init__(
+        self, s3: Any, dynamodb: Any, table: str, prices: PriceTable, clock: Callable[[], float] = time.time
+    ) -> None:
         self._s3 = s3
         self._db = dynamodb
         self._table = table
         self._prices = prices
+        self._clock = clock
 
     def write(self, upload: Upload, summary: Mapping[str, Any]) -> ReportKeys:
-        """Write both files for `upload`'s job, the summary with the parts and estimated cost; returns the keys."""
+        """Write the files of `upload`'s job, the summary with the parts and estimated cost; returns the keys."""
         keys = ReportKeys.of(upload)
         cost = Cost(self._prices)
-        self._upload_parts(upload.bucket, keys.results, _csv_chunks(self._items(upload.job_id), cost))
-        body = json.dumps({**summary, "cost": cost.as_json()}, indent=2, sort_keys=True).encode()
+        page = PageCollector(self._prices, BILLABLE)
+        self._upload_parts(upload.bucket, keys.results, _csv_chunks(self._items(upload.job_id), cost, page))
+        summary = {**summary, "cost": cost.as_json()}
+        body = json.dumps(summary, indent=2, sort_keys=True).encode()
         self._s3.put_object(Bucket=upload.bucket, Key=keys.summary, Body=body, ContentType="application/json")
+        files = {"page": keys.page, "results": keys.results, "summary": keys.summary}
+        PageFiles(self._s3).publish(upload.bucket, page, summary, files, self._clock())
         return keys
 
     def _items(self, job_id: str) -> Iterator[Mapping[str, Any]]:
@@ -128,14 +150,16 @@ class ReportWriter:
             raise
 
 
-def _csv_chunks(items: Iterable[Mapping[str, Any]], cost: Cost) -> Iterator[bytes]:
-    """The results file in chunks of about PART_BYTES (always at least one, with the header)."""
+def _csv_chunks(items: Iterable[Mapping[str, Any]], *sinks: ItemSink) -> Iterator[bytes]:
+    """The results file in chunks of about PART_BYTES (always at least one, with the header); each item also goes
+    to every sink (the cost, the page's tallies)."""
     part = _Part()
     writer = csv.writer(part, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for item in items:
         writer.writerow(result_line(item))
-        cost.add(item)
+        for sink in sinks:
+            sink.add(item)
         if part.size >= PART_BYTES:
             yield part.take()
     yield part.take()
