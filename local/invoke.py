@@ -16,6 +16,7 @@ from urllib.parse import quote_plus
 from local import ROOT
 from local.aws import LocalAws
 from smsdrop.intake.uploads import Upload
+from smsdrop.store.schema import job_key
 
 EVENTS = ROOT / "events"
 
@@ -97,7 +98,7 @@ class Invoker:
 
     def _report(self, job_id: str, stop: threading.Event) -> None:
         dynamodb = self._aws.client("dynamodb")
-        key = {"job_id": {"S": job_id}, "rec": {"S": "JOB"}}
+        key = job_key(job_id)
         while not stop.wait(2.0):
             item = dynamodb.get_item(TableName=self._aws.names.table, Key=key).get("Item", {})
             counts = {k: v["N"] for k, v in item.get("counts", {}).get("M", {}).items()}

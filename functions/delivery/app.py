@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smsdrop.config import Settings
+from smsdrop.delivery.handler_support import DeliveryPollFailed, poll_once
 from smsdrop.delivery.poller import DeliveryPoller
 from smsdrop.delivery.settings import DeliverySettings
 from smsdrop.delivery.wiring import build_poller, default_clients
 
+__all__ = ["DeliveryPollFailed", "handler"]
+
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
-
-
-class DeliveryPollFailed(Exception):  # noqa: N818 - what happened, said plainly
-    """getReport was unavailable: the run fails so that the errors alarm sees it; the next run retries."""
 
 
 @cache
@@ -34,15 +31,5 @@ def poller() -> DeliveryPoller:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Poll once; raise if the provider could not be asked."""
-    summary = poller().run(context.get_remaining_time_in_millis)
-    for name, value in (
-        ("ReportsDelivered", summary.delivered),
-        ("ReportsUndelivered", summary.undelivered),
-        ("ReportsExpired", summary.expired),
-        ("ReportsPending", summary.pending),
-    ):
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    if summary.error:
-        raise DeliveryPollFailed(summary.error)
-    return asdict(summary)
+    """Poll once; raise DeliveryPollFailed if the provider could not be asked."""
+    return poll_once(poller(), context.get_remaining_time_in_millis)

@@ -9,7 +9,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smsdrop.config import Settings
-from smsdrop.send.wiring import Clients, build_sweep
+from smsdrop.send.clients import aws_client
+from smsdrop.send.sweep import build_sweep
 
 logger = Logger()
 metrics = Metrics()
@@ -19,6 +20,6 @@ metrics = Metrics()
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Queue a continuation for each stalled job."""
-    resumed = build_sweep(Settings.from_env(), Clients.default()).run()
+    resumed = build_sweep(Settings.from_env(), aws_client("dynamodb"), aws_client("sqs")).run()
     metrics.add_metric(name="JobsResumedBySweep", unit=MetricUnit.Count, value=len(resumed))
     return {"resumed": resumed}

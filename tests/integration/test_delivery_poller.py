@@ -22,8 +22,10 @@ from smsdrop.intake.uploads import Upload
 from smsdrop.models import CallItem, Outcome, Recipient, Status
 from smsdrop.provider.send_client import GatewayClient
 from smsdrop.store.delivery import AWAITING, AWAITING_INDEX, DUE, DeliveryStore, ItemKey
-from smsdrop.store.jobs import Completions, JobStore
-from smsdrop.store.results import Result, ResultWriter, row_key
+from smsdrop.store.jobs import Busy, JobStore
+from smsdrop.store.lease import Completions
+from smsdrop.store.results import Result, ResultWriter
+from smsdrop.store.schema import row_key, row_rec
 
 _plain = TypeDeserializer().deserialize
 OWNER = "seeder"
@@ -43,7 +45,7 @@ class Seeded:
         return self.aws.client("dynamodb")
 
     def item(self, row: int) -> dict[str, Any]:
-        key = {"job_id": {"S": self.job_id}, "rec": {"S": row_key(row)}}
+        key = row_key(self.job_id, row)
         return {k: _plain(v) for k, v in self.db.get_item(TableName=self.aws.names.table, Key=key)["Item"].items()}
 
     def items(self) -> dict[int, dict[str, Any]]:
@@ -71,7 +73,8 @@ def seed(
     provider never gave; all recorded at `submitted_at` with the job counts the runner keeps."""
     db, table = aws.client("dynamodb"), aws.names.table
     upload = Upload(aws.names.bucket, f"incoming/{uuid.uuid4().hex}.csv", "v1", "etag", 1)
-    JobStore(db, table).claim(upload, OWNER, submitted_at, 3600, int(submitted_at) + 86_400)
+    lease = JobStore(db, table).claim(upload, OWNER, submitted_at, 3600, int(submitted_at) + 86_400)
+    assert not isinstance(lease, Busy)
     recipients = tuple(
         Recipient(
             row=n + 2, offset=0, number=f"9198{n:08d}", country_code=91, content="Hi", sender_id="", order_id=f"o{n}"
@@ -95,8 +98,8 @@ def seed(
     ResultWriter(db, table, ttl_days=1).write(upload.job_id, results, submitted_at)
     done = Completions()
     done.add("b1", {Status.SUBMITTED: len(results)}, None)
-    JobStore(db, table).complete(upload.job_id, OWNER, done, submitted_at + 3600)
-    return Seeded(aws, upload.job_id, {r.row.row: r.outcome.msg_id for r in results})
+    lease.complete(done, submitted_at + 3600)
+    return Seeded(aws, upload.job_id, {r.entry.row: r.outcome.msg_id for r in results})
 
 
 @pytest.fixture
@@ -196,7 +199,7 @@ def test_a_number_without_a_report_after_72_hours_becomes_undelivered_no_report(
 def test_a_final_state_never_moves_backwards_nor_counts_twice(aws, simulator, gateway_client):
     job = seed(aws, gateway_client, 1, time.time() - 120)
     store = DeliveryStore(aws.client("dynamodb"), aws.names.table)
-    key, msg_id, now = ItemKey(job.job_id, row_key(2)), job.msg_ids[2], int(time.time())
+    key, msg_id, now = ItemKey(job.job_id, row_rec(2)), job.msg_ids[2], int(time.time())
     assert store.settle(key, msg_id, Status.DELIVERED, Report(msg_id, "0", "DELIVRD"), Source.PUSH, now)
     assert not store.settle(key, msg_id, Status.UNDELIVERED, Report(msg_id, "1", "late"), Source.POLL, now)
     assert not store.settle(key, msg_id, Status.DELIVERED, Report(msg_id, "0"), Source.POLL, now)
@@ -209,7 +212,7 @@ def test_a_final_state_never_moves_backwards_nor_counts_twice(aws, simulator, ga
 def test_a_move_needs_the_items_own_msg_id(aws, simulator, gateway_client):
     job = seed(aws, gateway_client, 1, time.time() - 120)
     store = DeliveryStore(aws.client("dynamodb"), aws.names.table)
-    key = ItemKey(job.job_id, row_key(2))
+    key = ItemKey(job.job_id, row_rec(2))
     assert not store.settle(key, "someone-else", Status.DELIVERED, Report("x", "0"), Source.PUSH, int(time.time()))
     assert job.item(2)["status"] == "SUBMITTED"
 

@@ -2,7 +2,8 @@ import pytest
 
 from smsdrop.intake.uploads import Upload
 from smsdrop.models import Position, Status
-from smsdrop.store.jobs import Busy, Completions, JobState, JobStore, LeaseLost
+from smsdrop.store.jobs import Busy, JobState, JobStore, LeaseLost
+from smsdrop.store.lease import Completions, Lease
 
 UPLOAD = Upload(bucket="b", key="incoming/a.csv", version_id="v1")
 NOW = 1_800_000_000.0
@@ -17,9 +18,16 @@ def claim(store, owner, now=NOW, lease=60):
     return store.claim(UPLOAD, owner, now, lease, ttl=int(now) + 86_400)
 
 
+def held(store, owner, now=NOW) -> Lease:
+    lease = claim(store, owner, now)
+    assert isinstance(lease, Lease), lease
+    return lease
+
+
 def test_the_first_claim_creates_a_running_job_held_by_its_owner(store):
-    record = claim(store, "a")
-    assert record.state is JobState.RUNNING
+    lease = held(store, "a")
+    assert (lease.job_id, lease.owner) == (UPLOAD.job_id, "a")
+    assert lease.record.state is JobState.RUNNING
     assert store.get(UPLOAD.job_id).counts == {s.value: 0 for s in Status}
 
 
@@ -30,18 +38,23 @@ def test_a_live_lease_keeps_a_second_claim_out(store):
 
 def test_an_expired_lease_is_taken_over_and_flags_a_recount(store):
     claim(store, "a")
-    record = claim(store, "b", now=NOW + 61)
-    assert not isinstance(record, Busy)
-    assert record.needs_recount
-    assert record.generation == 2
+    lease = held(store, "b", now=NOW + 61)
+    assert lease.record.needs_recount
+    assert lease.record.generation == 2
 
 
 def test_a_released_job_is_resumed_from_its_checkpoint_without_a_recount(store):
-    claim(store, "a")
-    store.release(UPLOAD.job_id, "a", NOW + 5, Position(offset=120, row=9))
-    record = claim(store, "b", now=NOW + 6)
-    assert record.checkpoint == Position(offset=120, row=9)
-    assert not record.needs_recount
+    held(store, "a").release(NOW + 5, Position(offset=120, row=9))
+    lease = held(store, "b", now=NOW + 6)
+    assert lease.record.checkpoint == Position(offset=120, row=9)
+    assert not lease.record.needs_recount
+
+
+def test_an_unclean_release_flags_a_recount_for_the_next_holder(store):
+    held(store, "a").release(NOW + 5, Position(offset=120, row=9), clean=False)
+    lease = held(store, "b", now=NOW + 6)
+    assert lease.record.needs_recount
+    assert lease.record.checkpoint == Position(offset=120, row=9)
 
 
 def done(batch: str, counts: dict[Status, int], checkpoint: Position | None = None) -> Completions:
@@ -51,20 +64,23 @@ def done(batch: str, counts: dict[Status, int], checkpoint: Position | None = No
 
 
 def test_the_old_holder_loses_every_write_once_the_lease_is_taken(store):
-    claim(store, "a")
-    claim(store, "b", now=NOW + 61)
+    old = held(store, "a")
+    held(store, "b", now=NOW + 61)
     with pytest.raises(LeaseLost):
-        store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3), NOW + 200)
+        old.mark_in_flight("1.0", (2, 3), NOW + 200)
     with pytest.raises(LeaseLost):
-        store.complete(UPLOAD.job_id, "a", done("1.0", {Status.SUBMITTED: 2}), NOW + 200)
+        old.complete(done("1.0", {Status.SUBMITTED: 2}), NOW + 200)
+    with pytest.raises(LeaseLost):
+        old.renew(NOW + 200)
+    with pytest.raises(LeaseLost):
+        old.finish(JobState.COMPLETED, NOW + 200, rows=2)
 
 
 def test_completing_a_batch_adds_its_counts_moves_the_checkpoint_and_drops_its_mark(store):
-    claim(store, "a")
-    store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3, 5), NOW + 60)
+    lease = held(store, "a")
+    lease.mark_in_flight("1.0", (2, 3, 5), NOW + 60)
     assert store.get(UPLOAD.job_id).in_flight == {"1.0": (2, 3, 5)}
-    completions = done("1.0", {Status.SUBMITTED: 2, Status.REJECTED: 1}, Position(99, 5))
-    store.complete(UPLOAD.job_id, "a", completions, NOW + 60)
+    lease.complete(done("1.0", {Status.SUBMITTED: 2, Status.REJECTED: 1}, Position(99, 5)), NOW + 60)
     record = store.get(UPLOAD.job_id)
     assert record.in_flight == {}
     assert record.counts["SUBMITTED"] == 2
@@ -73,13 +89,13 @@ def test_completing_a_batch_adds_its_counts_moves_the_checkpoint_and_drops_its_m
 
 
 def test_the_next_mark_carries_the_completions_of_earlier_batches_in_the_same_write(store):
-    claim(store, "a")
-    store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3), NOW + 60)
-    store.mark_in_flight(UPLOAD.job_id, "a", "1.1", (4, 5), NOW + 60)
+    lease = held(store, "a")
+    lease.mark_in_flight("1.0", (2, 3), NOW + 60)
+    lease.mark_in_flight("1.1", (4, 5), NOW + 60)
     completions = done("1.0", {Status.SUBMITTED: 2}, Position(50, 3))
     completions.add("1.1", {Status.SUBMITTED: 1, Status.FAILED: 1}, None)
 
-    store.mark_in_flight(UPLOAD.job_id, "a", "1.2", (6,), NOW + 60, completions)
+    lease.mark_in_flight("1.2", (6,), NOW + 60, completions)
 
     record = store.get(UPLOAD.job_id)
     assert record.in_flight == {"1.2": (6,)}
@@ -88,8 +104,8 @@ def test_the_next_mark_carries_the_completions_of_earlier_batches_in_the_same_wr
 
 
 def test_a_mark_with_nothing_completed_leaves_counts_and_checkpoint_alone(store):
-    claim(store, "a")
-    store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3), NOW + 60, Completions())
+    lease = held(store, "a")
+    lease.mark_in_flight("1.0", (2, 3), NOW + 60, Completions())
     record = store.get(UPLOAD.job_id)
     assert record.in_flight == {"1.0": (2, 3)}
     assert sum(record.counts.values()) == 0
@@ -97,25 +113,25 @@ def test_a_mark_with_nothing_completed_leaves_counts_and_checkpoint_alone(store)
 
 
 def test_marks_of_a_dead_holder_survive_until_forgotten(store):
-    claim(store, "a")
-    store.mark_in_flight(UPLOAD.job_id, "a", "1.0", (2, 3), NOW + 60)
-    record = claim(store, "b", now=NOW + 61)
-    assert record.in_flight == {"1.0": (2, 3)}
-    store.forget_in_flight(UPLOAD.job_id, "b", ["1.0"])
+    held(store, "a").mark_in_flight("1.0", (2, 3), NOW + 60)
+    lease = held(store, "b", now=NOW + 61)
+    assert lease.record.in_flight == {"1.0": (2, 3)}
+    lease.forget_in_flight(["1.0"])
     assert store.get(UPLOAD.job_id).in_flight == {}
 
 
 def test_the_first_stop_reason_is_kept(store):
-    claim(store, "a")
-    store.record_stop(UPLOAD.job_id, "a", "-10 balance at row 7")
-    store.record_stop(UPLOAD.job_id, "a", "-1 auth at row 9")
+    lease = held(store, "a")
+    lease.record_stop("-10 balance at row 7")
+    lease.record_stop("-1 auth at row 9")
     assert store.get(UPLOAD.job_id).stop_reason == "-10 balance at row 7"
 
 
 def test_a_finished_job_cannot_be_claimed_again(store):
-    claim(store, "a")
-    store.finish(UPLOAD.job_id, "a", JobState.COMPLETED, NOW + 1, rows=3, counts={Status.SUBMITTED: 3})
+    held(store, "a").finish(JobState.COMPLETED, NOW + 1, rows=3, counts={Status.SUBMITTED: 3}, error="late")
     busy = claim(store, "b", now=NOW + 999)
     assert isinstance(busy, Busy)
     assert busy.record.is_finished
     assert busy.record.rows == 3
+    assert busy.record.counts == {"SUBMITTED": 3}
+    assert busy.record.error == "late"

@@ -4,7 +4,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from smsdrop.models import Outcome, Recipient, RowError, Status
-from smsdrop.store.results import Result, ResultsNotWritten, ResultWriter, row_key
+from smsdrop.store.results import Result, ResultsNotWritten, ResultWriter
+from smsdrop.store.schema import row_key
 
 OK = Outcome(Status.SUBMITTED, msg_id="m")
 
@@ -21,9 +22,7 @@ def recipient(row):
 def test_each_row_gets_one_item_with_its_outcome(aws, writer):
     stored = writer.write("j", [Result(recipient(2), Outcome(Status.SUBMITTED, msg_id="m2"), "1.0")], now=100)
     assert stored == {2: Status.SUBMITTED}
-    item = aws.client("dynamodb").get_item(
-        TableName=aws.names.table, Key={"job_id": {"S": "j"}, "rec": {"S": row_key(2)}}
-    )
+    item = aws.client("dynamodb").get_item(TableName=aws.names.table, Key=row_key("j", 2))
     assert item["Item"]["msg_id"]["S"] == "m2"
     assert item["Item"]["expires_at"]["N"] == str(100 + 86_400)
 

@@ -1,11 +1,12 @@
 """The recovery sweep: a job whose invocation died is resumed, never left RUNNING."""
 
 import time
+from dataclasses import replace
 
 import pytest
 
-from smsdrop.send.runner import RunEnd
-from smsdrop.send.wiring import build_sweep
+from smsdrop.send.runner import JobRunner, RunEnd
+from smsdrop.send.sweep import build_sweep
 from tests.fixtures.jobs import csv_of, numbers
 from tests.integration.test_job_runner import Crash, CrashingGateway
 
@@ -15,15 +16,16 @@ def rows(count):
 
 
 def sweep_at(harness, seconds_later):
-    return build_sweep(harness.settings, harness.clients, clock=lambda: time.time() + seconds_later)
+    clients = harness.clients
+    return build_sweep(harness.settings, clients.dynamodb, clients.sqs, clock=lambda: time.time() + seconds_later)
 
 
 def test_a_job_whose_invocation_died_is_queued_again_and_then_completes(harness):
     upload = harness.upload(csv_of(rows(500)))
-    runner = harness.runner(in_flight=1)
-    runner._gateway = CrashingGateway(runner._gateway, 2, after_send=True)
+    settings, ports = harness.ports(in_flight=1)
+    crashing = replace(ports, gateway=CrashingGateway(ports.gateway, 2, after_send=True))
     with pytest.raises(Crash):
-        harness.run(upload, runner)
+        harness.run(upload, JobRunner(settings, crashing))
 
     assert sweep_at(harness, 0).run() == []  # the lease is still live
     assert sweep_at(harness, 60 + 121).run() == [upload.job_id]

@@ -26,7 +26,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from local import ROOT
 from local.aws import REGION
 from local.gateway_sim import GatewaySimulator
-from smsdrop.send.runner import UNKNOWN_REASON
+from smsdrop.models import UNKNOWN_REASON
 
 RECOVERED = "recovered"  # the batch name of rows an invocation found in flight after an earlier one died
 CONTENTS = ["Your order has shipped", "Sale ends tonight: 20% off", "Your code is 4471"]

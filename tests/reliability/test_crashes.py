@@ -8,11 +8,12 @@ import signal
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
 from local.invoke import continuation_event, s3_put_event
-from smsdrop.send.runner import RunEnd
+from smsdrop.send.runner import JobRunner, RunEnd
 from tests.reliability.support import (
     RECOVERED,
     campaign,
@@ -174,7 +175,7 @@ class ReleaseAfter:
         return outcomes
 
 
-SLOW_POINTS = [("_gateway", "send", True), ("_gateway", "send", False), ("_results", "write", True)]
+SLOW_POINTS = [("gateway", "send", True), ("gateway", "send", False), ("results", "write", True)]
 
 
 @pytest.mark.parametrize("wakes", ["while-the-new-holder-runs", "after-the-new-holder-finished"])
@@ -187,17 +188,18 @@ def test_a_holder_that_is_only_slow_when_its_lease_lapses_and_the_new_holder_nev
     harness, simulator, part, method, before, wakes
 ):
     upload = harness.upload(campaign(1000))
-    old = harness.runner(in_flight=1)
-    slow = Slow(getattr(old, part), method, nth=5, before=before)
-    setattr(old, part, slow)
+    settings, ports = harness.ports(in_flight=1)
+    slow = Slow(getattr(ports, part), method, nth=5, before=before)
+    old = JobRunner(settings, replace(ports, **{part: slow}))
     old_end = []
     thread = threading.Thread(target=lambda: old_end.append(harness.run(upload, old).end))
     thread.start()
     assert slow.blocked.wait(30)
 
-    new = harness.runner(clock=lambda: time.time() + harness.settings.lease_seconds + 1)  # the lease has lapsed
+    settings, ports = harness.ports()
     if wakes == "while-the-new-holder-runs":
-        new._gateway = ReleaseAfter(new._gateway, nth=3, slow=slow)
+        ports = replace(ports, gateway=ReleaseAfter(ports.gateway, nth=3, slow=slow))
+    new = JobRunner(settings, ports, clock=lambda: time.time() + harness.settings.lease_seconds + 1)  # lease lapsed
     new_end = harness.run(upload, new).end
     slow.released.set()
     thread.join(60)

@@ -11,8 +11,9 @@ import pytest
 
 from smsdrop.intake.uploads import Upload
 from smsdrop.output.results_file import ReportKeys
-from smsdrop.send.runner import RunEnd
-from smsdrop.send.wiring import AWS_CONFIG, Clients, build_runner
+from smsdrop.send.clients import AWS_CONFIG, Clients
+from smsdrop.send.runner import JobRunner, RunEnd
+from smsdrop.send.wiring import build_ports
 from tests.reliability.support import DynamoFaults, campaign, check_promises, stored_items, stored_job
 
 ROWS = 100_000
@@ -42,11 +43,11 @@ def faulty_runner(harness, faults: DynamoFaults, clock, results_file: NoResultsF
     dynamodb = faults.attach(aws.client("dynamodb", AWS_CONFIG), plain=aws.client("dynamodb", AWS_CONFIG))
     clients = Clients(aws.client("s3", AWS_CONFIG), dynamodb, aws.client("secretsmanager"), aws.client("sqs"))
     settings = {"read_timeout_s": READ_TIMEOUT_S, "connect_timeout_s": 1.0} | settings
-    runner = build_runner(replace(harness.settings, **settings), clients, clock)
+    settings = replace(harness.settings, **settings)
+    ports = build_ports(settings, clients)
     if results_file is not None:
-        assert hasattr(runner, "_reports"), "the runner no longer writes its results file through _reports"
-        runner._reports = results_file
-    return runner
+        ports = replace(ports, results_file=results_file)
+    return JobRunner(settings, ports, clock)
 
 
 def gateway_faults(simulator, rate, ambiguous_rate):

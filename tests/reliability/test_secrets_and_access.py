@@ -7,6 +7,7 @@ import re
 import secrets
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from cfnlint.decode.cfn_yaml import load
@@ -18,7 +19,7 @@ from smsdrop.provider.credentials import Credentials
 from smsdrop.provider.report_client import ReportClient
 from smsdrop.provider.send_client import GatewayClient
 from smsdrop.provider.session import ProviderHttp
-from smsdrop.send.runner import RunEnd
+from smsdrop.send.runner import JobRunner, RunEnd
 from tests.reliability.support import function_env, invoke
 
 WRITTEN = ["+91 98765 43210", "0091-98765-43211", "919876543212", "(+91) 98765.43213", "+919876543214"]
@@ -119,12 +120,12 @@ def test_credentials_rotated_in_the_secret_mid_run_are_used_once_the_cached_valu
     harness, simulator, max_age_s, ends_as
 ):
     upload = harness.upload(campaign_with_bad_rows(1000))
-    runner = harness.runner(in_flight=1, secret_max_age_s=max_age_s)
+    settings, ports = harness.ports(in_flight=1, secret_max_age_s=max_age_s)
     old_key = simulator.api_key
     new_key, new_secret = f"new-{secrets.token_hex(8)}", secrets.token_hex(16)
-    runner._gateway = RotateAt(runner._gateway, 4, lambda: rotate(harness, simulator, new_key, new_secret), 1.1)
+    rotating = RotateAt(ports.gateway, 4, lambda: rotate(harness, simulator, new_key, new_secret), 1.1)
 
-    result = harness.run(upload, runner)
+    result = harness.run(upload, JobRunner(settings, replace(ports, gateway=rotating)))
 
     assert result.end is ends_as
     keys = [call.api_key for call in simulator.calls]

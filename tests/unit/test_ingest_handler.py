@@ -2,10 +2,11 @@ import json
 
 import pytest
 
-from ingest.app import handler, uploads_in
+from ingest.app import handler
 from local import ROOT
 from local.invoke import LocalContext
 from smsdrop.intake.uploads import Upload
+from smsdrop.send.events import uploads_in
 
 
 def event(name):
@@ -23,7 +24,7 @@ def test_an_s3_put_event_names_its_upload_with_version_and_etag():
 def test_keys_in_s3_events_are_url_decoded():
     (upload,) = uploads_in(event("s3-put-gz.json"))
     assert upload.key == "incoming/campaign 2026.csv.gz"
-    assert upload.is_gzip
+    assert upload.is_job
 
 
 def test_a_continuation_message_names_the_same_upload_as_its_job():

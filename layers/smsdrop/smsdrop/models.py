@@ -90,6 +90,8 @@ class Status(StrEnum):
 
 
 SEND_STATUSES = (Status.SUBMITTED, Status.REJECTED, Status.FAILED, Status.UNKNOWN)
+UNKNOWN_REASON = "request may have reached the provider; not resent"
+"""Why a number is UNKNOWN: its call may have been taken (an answer lost, a holder that died mid-call)."""
 
 
 @dataclass(frozen=True, slots=True)

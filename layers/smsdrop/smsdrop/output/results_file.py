@@ -16,6 +16,7 @@ from smsdrop.models import Status
 from smsdrop.output.page_data import PageCollector
 from smsdrop.output.page_files import PageFiles
 from smsdrop.output.sms_parts import PriceTable
+from smsdrop.store.schema import rows_query
 
 REPORTS_PREFIX = "reports/"
 COLUMNS = ("row", "number", "orderId", "status", "reason", "msgId", "parts")
@@ -122,11 +123,7 @@ class ReportWriter:
         return keys
 
     def _items(self, job_id: str) -> Iterator[Mapping[str, Any]]:
-        pages = self._db.get_paginator("query").paginate(
-            TableName=self._table,
-            KeyConditionExpression="job_id = :j AND begins_with(rec, :n)",
-            ExpressionAttributeValues={":j": {"S": job_id}, ":n": {"S": "N#"}},
-        )
+        pages = self._db.get_paginator("query").paginate(TableName=self._table, **rows_query(job_id))
         for page in pages:
             yield from page["Items"]
 

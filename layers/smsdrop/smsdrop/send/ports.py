@@ -1,12 +1,19 @@
-"""The three ways a job touches the outside, as protocols: where rows come from, the gateway, the hand-over."""
+"""Everything the job runner touches outside itself, as protocols, and the set of them it is built with."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from smsdrop.intake.uploads import Upload
-from smsdrop.models import CallItem, Outcome, Position, Row
+if TYPE_CHECKING:
+    from smsdrop.intake.uploads import Upload
+    from smsdrop.models import CallItem, Outcome, Position, Row, Status
+    from smsdrop.output.results_file import ReportKeys
+    from smsdrop.store.jobs import Busy, JobRecord, JobState
+    from smsdrop.store.lease import Completions
+    from smsdrop.store.results import Result
 
 
 class Reader(Protocol):
@@ -27,6 +34,14 @@ class Reader(Protocol):
         ...
 
 
+class ReaderFactory(Protocol):
+    """Opens the reader of an upload's file for its job."""
+
+    def __call__(self, upload: Upload, job_id: str) -> Reader:
+        """A reader of `upload` (nothing is read until its rows are asked for)."""
+        ...
+
+
 class Gateway(Protocol):
     """Sends one call and says what became of each number; raises JobStop when nothing more can succeed."""
 
@@ -43,4 +58,108 @@ class Continuation(Protocol):
         ...
 
 
-ReaderFactory = Callable[[Upload, str], Reader]
+class JobLease(Protocol):
+    """One invocation's hold on a job; every change raises LeaseLost once another invocation holds the job."""
+
+    job_id: str
+    owner: str
+    record: JobRecord
+
+    def mark_in_flight(
+        self, batch: str, rows: tuple[int, ...], lease_until: float, done: Completions | None = None
+    ) -> None:
+        """Note, before sending, that `batch` goes out to `rows`; tell `done` in the same write."""
+        ...
+
+    def forget_in_flight(self, batches: Sequence[str]) -> None:
+        """Drop an earlier holder's marks once their rows all have an item."""
+        ...
+
+    def renew(self, lease_until: float) -> None:
+        """Extend the lease."""
+        ...
+
+    def complete(self, done: Completions, lease_until: float) -> None:
+        """Tell the job item of recorded batches: counts, marks dropped, checkpoint."""
+        ...
+
+    def record_stop(self, reason: str) -> None:
+        """Keep the first reason the provider gave for stopping the job."""
+        ...
+
+    def release(self, now: float, checkpoint: Position | None, clean: bool = True) -> None:
+        """Hand the job back at `checkpoint`; an unclean release flags it for a recount."""
+        ...
+
+    def finish(
+        self,
+        state: JobState,
+        now: float,
+        rows: int,
+        counts: Mapping[Status, int] | None = None,
+        error: str = "",
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Close the job in `state`."""
+        ...
+
+
+class Jobs(Protocol):
+    """Where jobs are claimed and read."""
+
+    def claim(self, upload: Upload, owner: str, now: float, lease_s: int, ttl: int) -> JobLease | Busy:
+        """Create the job or take over its lapsed lease; Busy when finished or held by another invocation."""
+        ...
+
+    def get(self, job_id: str) -> JobRecord:
+        """The job item as it is now."""
+        ...
+
+
+class Results(Protocol):
+    """The per-number items: written as batches are done, read back to resume and to recount."""
+
+    def write(self, job_id: str, results: Sequence[Result], now: float) -> dict[int, Status]:
+        """Record rows nobody else is writing; each row's status."""
+        ...
+
+    def write_once(self, job_id: str, results: Sequence[Result], now: float) -> dict[int, Status]:
+        """Record rows that have no item yet; each row's status as stored."""
+        ...
+
+    def statuses(self, job_id: str, after_row: int = 0) -> Iterator[tuple[int, Status]]:
+        """Every recorded row after `after_row` and its status, in row order."""
+        ...
+
+    def count(self, job_id: str) -> tuple[Counter[Status], int]:
+        """Counts per status over the whole job, and the number of items."""
+        ...
+
+
+class ResultsFile(Protocol):
+    """What the operator gets back when a job ends."""
+
+    def write(self, upload: Upload, summary: Mapping[str, Any]) -> ReportKeys:
+        """Write the job's results file and `summary`; where they went."""
+        ...
+
+
+class DryRunCheck(Protocol):
+    """Whether an upload asks for a dry run (checked and batched, nothing sent)."""
+
+    def __call__(self, upload: Upload) -> bool:
+        """True for a dry run."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerPorts:
+    """The adapters a JobRunner is built with: wrap one with `dataclasses.replace` to watch or break it."""
+
+    store: Jobs
+    results: Results
+    gateway: Gateway
+    reader_factory: ReaderFactory
+    continuation: Continuation
+    results_file: ResultsFile
+    dry_run: DryRunCheck

@@ -1,4 +1,8 @@
-"""The recovery sweep: a job must never stay RUNNING because the invocation working on it died."""
+"""The recovery sweep: a job must never stay RUNNING because the invocation working on it died.
+
+Its wiring is its own and light (config, boto3, the store's schema, the continuation queue): the scheduled
+function never loads the reader, the phone-number rules or the HTTP client.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from smsdrop.config import Settings
 from smsdrop.intake.uploads import Upload
+from smsdrop.send.continuation import QueueContinuation
 from smsdrop.send.ports import Continuation
+from smsdrop.store.jobs import JobState
+from smsdrop.store.schema import ACTIVE, ACTIVE_INDEX, LEASE_EXPIRES
 
 logger = Logger(child=True)
-
-ACTIVE_INDEX = "ActiveJobs"
 
 
 class Sweep:
@@ -46,9 +52,9 @@ class Sweep:
         request = {
             "TableName": self._table,
             "IndexName": ACTIVE_INDEX,
-            "KeyConditionExpression": "active = :running AND lease_expires < :cutoff",
+            "KeyConditionExpression": f"{ACTIVE} = :running AND {LEASE_EXPIRES} < :cutoff",
             "ExpressionAttributeValues": {
-                ":running": {"S": "RUNNING"},
+                ":running": {"S": str(JobState.RUNNING)},
                 ":cutoff": {"N": str(int(self._clock()) - self._grace_s)},
             },
         }
@@ -60,3 +66,8 @@ class Sweep:
                     version_id=item["version_id"]["S"] or None,
                     etag=item.get("etag", {}).get("S", ""),
                 )
+
+
+def build_sweep(settings: Settings, dynamodb: Any, sqs: Any, clock: Callable[[], float] = time.time) -> Sweep:
+    """The recovery sweep on these DynamoDB and SQS clients."""
+    return Sweep(dynamodb, settings.results_table, QueueContinuation(sqs, settings.continuation_queue_url), clock=clock)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
-import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from botocore.config import Config
 
 from smsdrop.config import Settings
 from smsdrop.intake.dry_run import is_dry_run
@@ -19,33 +16,17 @@ from smsdrop.output.results_file import ReportWriter
 from smsdrop.output.sms_parts import PriceTable
 from smsdrop.provider.credentials import SecretCredentials
 from smsdrop.provider.send_client import GatewayClient
+from smsdrop.send.clients import Clients
 from smsdrop.send.continuation import QueueContinuation
+from smsdrop.send.ports import RunnerPorts
 from smsdrop.send.runner import JobRunner
-from smsdrop.send.sweep import Sweep
 from smsdrop.store.jobs import JobStore
 from smsdrop.store.results import ResultWriter
 
-# Throttling and transient errors are retried by botocore; a write that still fails fails the run loudly.
-AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=32)
 
-
-@dataclass(frozen=True, slots=True)
-class Clients:
-    """The AWS clients a runner needs (pointed wherever boto3's configuration says: AWS, or moto server)."""
-
-    s3: Any
-    dynamodb: Any
-    secretsmanager: Any
-    sqs: Any
-
-    @classmethod
-    def default(cls) -> Clients:
-        """Clients from the environment (AWS_ENDPOINT_URL points them at moto server locally)."""
-        return cls(*(boto3.client(name, config=AWS_CONFIG) for name in ("s3", "dynamodb", "secretsmanager", "sqs")))
-
-
-def build_runner(settings: Settings, clients: Clients, clock: Callable[[], float] = time.time) -> JobRunner:
-    """The job runner with its real adapters (the clock is for tests that let a lease run out)."""
+def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
+    """The runner's real adapters: the job store, result items, the gateway, the reader, the continuation queue,
+    the results file and the dry-run check."""
     credentials = SecretCredentials(
         SecretsProvider(boto3_client=clients.secretsmanager), settings.secret_id, settings.secret_max_age_s
     )
@@ -68,29 +49,25 @@ def build_runner(settings: Settings, clients: Clients, clock: Callable[[], float
     def reader(upload: Upload, job_id: str) -> RecipientReader:
         return RecipientReader(clients.s3, upload.bucket, upload.key, upload.version_id, replace(rules, job_id=job_id))
 
-    return JobRunner(
-        settings,
-        JobStore(clients.dynamodb, settings.results_table),
-        ResultWriter(clients.dynamodb, settings.results_table, settings.ttl_days),
-        gateway,
-        reader,
-        QueueContinuation(clients.sqs, settings.continuation_queue_url),
-        ReportWriter(clients.s3, clients.dynamodb, settings.results_table, prices(settings)),
-        lambda upload: is_dry_run(clients.s3, upload),
-        clock,
+    def dry_run(upload: Upload) -> bool:
+        return is_dry_run(clients.s3, upload)
+
+    return RunnerPorts(
+        store=JobStore(clients.dynamodb, settings.results_table),
+        results=ResultWriter(clients.dynamodb, settings.results_table, settings.ttl_days),
+        gateway=gateway,
+        reader_factory=reader,
+        continuation=QueueContinuation(clients.sqs, settings.continuation_queue_url),
+        results_file=ReportWriter(clients.s3, clients.dynamodb, settings.results_table, prices(settings)),
+        dry_run=dry_run,
     )
+
+
+def build_runner(settings: Settings, clients: Clients, clock: Callable[[], float] = time.time) -> JobRunner:
+    """The job runner with its real adapters (the clock is for tests that let a lease run out)."""
+    return JobRunner(settings, build_ports(settings, clients), clock)
 
 
 def prices(settings: Settings) -> PriceTable:
     """The price per SMS part by calling code (PRICES_PER_PART), for the summary's cost estimate."""
     return PriceTable.from_json(settings.prices_per_part or '{"default": 0}')
-
-
-def build_sweep(settings: Settings, clients: Clients, clock: Callable[[], float] = time.time) -> Sweep:
-    """The recovery sweep with its real adapters."""
-    return Sweep(
-        clients.dynamodb,
-        settings.results_table,
-        QueueContinuation(clients.sqs, settings.continuation_queue_url),
-        clock=clock,
-    )

@@ -24,17 +24,24 @@ from botocore.exceptions import ClientError
 
 from smsdrop.delivery.receipts import Report, Source
 from smsdrop.models import Status
+from smsdrop.store.schema import (
+    AWAITING,
+    AWAITING_INDEX,
+    DUE,
+    MSG_ID,
+    MSG_ID_INDEX,
+    PARTITION,
+    SORT,
+    SUBMITTED_AT,
+    is_condition_failed,
+    item_key,
+    job_key,
+)
 
 logger = Logger(child=True)
 
-AWAITING_INDEX = "AwaitingReport"
-AWAITING = "awaiting_report"
-DUE = "report_due"
-SUBMITTED_AT = "submitted_at"
-MSG_ID_INDEX = "ByMsgId"
 SHARDS = 16
 FIRST_ASK_DELAY_S = 60
-JOB_REC = "JOB"
 
 
 def shard_of(msg_id: str) -> str:
@@ -65,7 +72,7 @@ class ItemKey:
 
     def dynamo(self) -> dict[str, Any]:
         """The key as DynamoDB JSON."""
-        return {"job_id": {"S": self.job_id}, "rec": {"S": self.rec}}
+        return item_key(self.job_id, self.rec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +109,10 @@ class DeliveryStore:
         while True:
             page = self._db.query(**request)
             for item in page["Items"]:
-                if "msg_id" in item:
+                if MSG_ID in item:
                     yield Awaiting(
-                        ItemKey(item["job_id"]["S"], item["rec"]["S"]),
-                        item["msg_id"]["S"],
+                        ItemKey(item[PARTITION]["S"], item[SORT]["S"]),
+                        item[MSG_ID]["S"],
                         int(item.get(SUBMITTED_AT, item[DUE])["N"]),
                     )
             if "LastEvaluatedKey" not in page:
@@ -117,10 +124,10 @@ class DeliveryStore:
         answer = self._db.query(
             TableName=self._table,
             IndexName=MSG_ID_INDEX,
-            KeyConditionExpression="msg_id = :m",
+            KeyConditionExpression=f"{MSG_ID} = :m",
             ExpressionAttributeValues={":m": {"S": msg_id}},
         )
-        return [ItemKey(i["job_id"]["S"], i["rec"]["S"]) for i in answer["Items"]]
+        return [ItemKey(i[PARTITION]["S"], i[SORT]["S"]) for i in answer["Items"]]
 
     def settle(self, key: ItemKey, msg_id: str, verdict: Status, report: Report, source: Source, now: int) -> bool:
         """Move a SUBMITTED item to `verdict` and out of the awaiting index; False if it was not SUBMITTED."""
@@ -170,14 +177,14 @@ class DeliveryStore:
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key=ItemKey(job_id, JOB_REC).dynamo(),
+                Key=job_key(job_id),
                 UpdateExpression="ADD " + ", ".join(f"counts.#c{i} :c{i}" for i in range(len(changes))),
                 ConditionExpression="attribute_exists(counts)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if not is_condition_failed(error):
                 raise
             logger.warning("Job item without counts: delivery counts not added", extra={"job_id": job_id})
 
@@ -192,11 +199,7 @@ class DeliveryStore:
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if is_condition_failed(error):
                 return False
             raise
         return True
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

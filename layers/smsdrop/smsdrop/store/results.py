@@ -20,8 +20,8 @@ from botocore.exceptions import ClientError
 from smsdrop.models import Outcome, Recipient, Row, Status
 from smsdrop.output.sms_parts import sms_parts
 from smsdrop.store.delivery import awaiting_report_attributes
+from smsdrop.store.schema import MSG_ID, SORT, is_condition_failed, row_key, row_of, rows_query
 
-ROW_PREFIX = "N#"
 BATCH_WRITE_LIMIT = 25
 
 
@@ -29,16 +29,11 @@ class ResultsNotWritten(Exception):  # noqa: N818 - what happened, said plainly
     """DynamoDB kept some items unprocessed after every retry: the run must fail loudly, not drop them."""
 
 
-def row_key(row: int) -> str:
-    """The sort key of a row's item: zero-padded so rows sort in file order."""
-    return f"{ROW_PREFIX}{row:010d}"
-
-
 @dataclass(frozen=True, slots=True)
 class Result:
-    """What to record for one data row."""
+    """What to record for one data row: the row as read (a recipient or a rejected row), and what came of it."""
 
-    row: Row
+    entry: Row
     outcome: Outcome
     batch: str
 
@@ -70,12 +65,12 @@ class ResultWriter:
         ]
         for _ in self._pool.map(self._batch_write, requests):
             pass
-        return {r.row.row: r.outcome.status for r in results}
+        return {r.entry.row: r.outcome.status for r in results}
 
     def write_once(self, job_id: str, results: Sequence[Result], now: float) -> dict[int, Status]:
         """Record each result unless its row already has an item, which it keeps. Returns each row's status."""
         stored = self._pool.map(lambda r: self._put(job_id, r, int(now)), results)
-        return dict(zip((r.row.row for r in results), stored, strict=True))
+        return dict(zip((r.entry.row for r in results), stored, strict=True))
 
     def _batch_write(self, puts: list[dict[str, Any]]) -> None:
         pending = {self._table: puts}
@@ -90,19 +85,14 @@ class ResultWriter:
         """Every recorded row after `after_row` with its status, in row order (paginated, never all in memory)."""
         request: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "job_id = :j AND rec BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": {
-                ":j": {"S": job_id},
-                ":lo": {"S": row_key(after_row + 1)},
-                ":hi": {"S": row_key(9_999_999_999)},
-            },
-            "ProjectionExpression": "rec, #s",
+            **rows_query(job_id, after_row),
+            "ProjectionExpression": f"{SORT}, #s",
             "ExpressionAttributeNames": {"#s": "status"},
             "ConsistentRead": True,
         }
         for page in self._db.get_paginator("query").paginate(**request):
             for item in page["Items"]:
-                yield int(item["rec"]["S"][len(ROW_PREFIX) :]), Status(item["status"]["S"])
+                yield row_of(item[SORT]["S"]), Status(item["status"]["S"])
 
     def count(self, job_id: str) -> tuple[Counter[Status], int]:
         """Counts per status over the whole job, and the number of items: the recount after a crash."""
@@ -114,18 +104,18 @@ class ResultWriter:
             self._db.put_item(
                 TableName=self._table,
                 Item=self._item(job_id, result, now),
-                ConditionExpression="attribute_not_exists(rec)",
+                ConditionExpression=f"attribute_not_exists({SORT})",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not is_condition_failed(error):
                 raise
-            return self._stored_status(job_id, result.row.row)
+            return self._stored_status(job_id, result.entry.row)
         return result.outcome.status
 
     def _stored_status(self, job_id: str, row: int) -> Status:
         item = self._db.get_item(
             TableName=self._table,
-            Key={"job_id": {"S": job_id}, "rec": {"S": row_key(row)}},
+            Key=row_key(job_id, row),
             ProjectionExpression="#s",
             ExpressionAttributeNames={"#s": "status"},
             ConsistentRead=True,
@@ -133,10 +123,9 @@ class ResultWriter:
         return Status(item["status"]["S"])
 
     def _item(self, job_id: str, result: Result, now: int) -> dict[str, Any]:
-        row, outcome = result.row, result.outcome
+        row, outcome = result.entry, result.outcome
         item: dict[str, Any] = {
-            "job_id": {"S": job_id},
-            "rec": {"S": row_key(row.row)},
+            **row_key(job_id, row.row),
             "row": {"N": str(row.row)},
             "number": {"S": row.number},
             "order_id": {"S": row.order_id},
@@ -157,7 +146,7 @@ class ResultWriter:
         if outcome.provider_code is not None:
             item["provider_code"] = {"S": outcome.provider_code}
         if outcome.msg_id:
-            item["msg_id"] = {"S": outcome.msg_id}
+            item[MSG_ID] = {"S": outcome.msg_id}
             if outcome.status is Status.SUBMITTED:
                 item |= awaiting_report_attributes(outcome.msg_id, now)  # joins the AwaitingReport index
         return item

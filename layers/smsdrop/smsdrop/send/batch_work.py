@@ -1,0 +1,107 @@
+"""One batch's work, in a worker thread: send its call (or record why not), then write its rows' results."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from smsdrop.models import Batch, JobStop, Outcome, Status
+from smsdrop.send.pacing import RateLimiter
+from smsdrop.send.ports import Gateway, JobLease, Results
+from smsdrop.store.jobs import LeaseLost
+from smsdrop.store.results import Result
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+
+class BatchWork:
+    """Sends batches and records their results for the job held by `lease`; keeps the first stop reason.
+
+    `dry_run`: batches are checked, never sent. `stop_reason`: the job was stopped before (nothing more is sent).
+    """
+
+    def __init__(
+        self,
+        lease: JobLease,
+        results: Results,
+        gateway: Gateway,
+        limiter: RateLimiter,
+        clock: Callable[[], float],
+        lease_s: int,
+        dry_run: bool,
+        stop_reason: str = "",
+    ) -> None:
+        self._lease = lease
+        self._results = results
+        self._gateway = gateway
+        self._limiter = limiter
+        self._clock = clock
+        self._lease_s = lease_s
+        self.dry_run = dry_run
+        self._stop_reason = stop_reason
+        self._stop_lock = threading.Lock()
+
+    @property
+    def stop_reason(self) -> str:
+        """Why the job was stopped ("" if it was not)."""
+        return self._stop_reason
+
+    def will_send(self, batch: Batch) -> bool:
+        """Whether `batch` has a call to make and the job may still make it."""
+        return batch.has_call and not self._stop_reason and not self.dry_run
+
+    def send(self, batch: Batch, key: str) -> Counter[Status]:
+        """Wait for the pace, send the call, record every row of the batch; counts by status."""
+        self._limiter.wait()
+        if self._stop_reason:  # another batch in flight was told to stop while this one waited
+            return self.record_unsent(batch, key)
+        try:
+            outcomes = self._gateway.send(batch.items)
+        except JobStop as stop:
+            self._stop(stop, batch)
+            failed = Outcome(Status.FAILED, f"{stop.code} {stop.reason}", stop.code)
+            outcomes = dict.fromkeys((r.row for r in batch.recipients), failed)
+        results = [Result(r, outcomes[r.row], key) for r in batch.recipients]
+        return self._write(results + _rejected(batch, key))
+
+    def record_unsent(self, batch: Batch, key: str) -> Counter[Status]:
+        """Record the batch without sending it: VALIDATED in a dry run, FAILED once the job was stopped."""
+        if self.dry_run:
+            unsent = Outcome(Status.VALIDATED, "dry run: checked, not sent")
+        else:
+            unsent = Outcome(Status.FAILED, f"not sent: job stopped ({self._stop_reason})")
+        return self._write([Result(r, unsent, key) for r in batch.recipients] + _rejected(batch, key))
+
+    def _write(self, results: list[Result]) -> Counter[Status]:
+        """Renew the lease, then batch-write: nobody else may take the job while these rows are written.
+
+        If the lease is already lost, record what this invocation learnt without overwriting anything.
+        """
+        now = self._clock()
+        try:
+            self._lease.renew(now + self._lease_s)
+        except LeaseLost:
+            self._results.write_once(self._lease.job_id, results, now)
+            raise
+        return Counter(self._results.write(self._lease.job_id, results, now).values())
+
+    def _stop(self, stop: JobStop, batch: Batch) -> None:
+        with self._stop_lock:
+            if self._stop_reason:
+                return
+            self._stop_reason = f"{stop.code} {stop.reason} at row {batch.recipients[0].row}"
+        self._lease.record_stop(self._stop_reason)
+        metrics.add_metric(name="JobsStopped", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "Provider stopped the job; the rest is recorded unsent",
+            extra={"job_id": self._lease.job_id, "stop_reason": self._stop_reason},
+        )
+
+
+def _rejected(batch: Batch, key: str) -> list[Result]:
+    return [Result(e, Outcome(Status.REJECTED, e.reason), key) for e in batch.rejected]

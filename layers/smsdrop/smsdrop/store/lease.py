@@ -1,0 +1,115 @@
+"""An invocation's hold on a job: every change it makes to the job item goes through its lease, and is refused
+(LeaseLost) once another invocation has taken the job over."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from smsdrop.models import Position, Status
+from smsdrop.store.schema import ACTIVE, LEASE_EXPIRES
+from smsdrop.store.updates import Update
+
+if TYPE_CHECKING:
+    from smsdrop.store.jobs import JobRecord, JobState, JobStore
+
+
+@dataclass(slots=True)
+class Completions:
+    """Batches whose items are written but which the job item has not heard of yet: their in-flight marks to drop,
+    their counts to add, and the checkpoint they let through. Told with the next batch's mark, or on their own."""
+
+    batches: list[str] = field(default_factory=list)
+    counts: Counter[Status] = field(default_factory=Counter)
+    checkpoint: Position | None = None
+
+    def add(self, batch: str, counts: Mapping[Status, int], checkpoint: Position | None) -> None:
+        """Note one more recorded batch (and the checkpoint, if it moved)."""
+        self.batches.append(batch)
+        self.counts.update(counts)
+        self.checkpoint = checkpoint or self.checkpoint
+
+    def __bool__(self) -> bool:
+        return bool(self.batches)
+
+
+class Lease:
+    """The job `job_id` as held by `owner`; `record` is the job item as it was when the lease was taken."""
+
+    def __init__(self, store: JobStore, record: JobRecord, owner: str) -> None:
+        self.job_id = record.job_id
+        self.owner = owner
+        self.record = record
+        self._store = store
+
+    def mark_in_flight(
+        self, batch: str, rows: tuple[int, ...], lease_until: float, done: Completions | None = None
+    ) -> None:
+        """Record durably, before sending, that `batch` is about to go out to the numbers of `rows`; in the same
+        write, what `done` holds (one round trip a batch instead of two)."""
+        update = Update().set("in_flight.#b = :rows", {":rows": ",".join(map(str, rows))}, {"#b": batch})
+        self._apply(_renewing(update, lease_until).add_completions(done or Completions()))
+
+    def forget_in_flight(self, batches: Sequence[str]) -> None:
+        """Drop the in-flight marks of an earlier holder once each of their rows has an item."""
+        update = Update()
+        for i, batch in enumerate(batches):
+            update.remove(f"in_flight.#b{i}", names={f"#b{i}": batch})
+        self._apply(update)
+
+    def renew(self, lease_until: float) -> None:
+        """Extend the lease; raises LeaseLost if another invocation holds the job now."""
+        self._apply(_renewing(Update(), lease_until))
+
+    def complete(self, done: Completions, lease_until: float) -> None:
+        """After batches' items are written: add their counts, drop their in-flight marks, move the checkpoint."""
+        self._apply(_renewing(Update(), lease_until).add_completions(done))
+
+    def record_stop(self, reason: str) -> None:
+        """Keep the first stop reason the provider gave; later batches are recorded, not sent."""
+        self._apply(Update().set("stop_reason = if_not_exists(stop_reason, :r)", {":r": reason}))
+
+    def release(self, now: float, checkpoint: Position | None, clean: bool = True) -> None:
+        """Hand the job back (to a continuation, or to a retry after an error): save the checkpoint, drop the lease.
+
+        An unclean release (after an error) flags the job for a recount, as a crash would.
+        """
+        update = Update().set(f"{LEASE_EXPIRES} = :past", {":past": int(now) - 1}).remove("lease_owner")
+        update.set_checkpoint(checkpoint)
+        if not clean:
+            update.set("needs_recount = :t", {":t": True})
+        self._apply(update)
+
+    def finish(
+        self,
+        state: JobState,
+        now: float,
+        rows: int,
+        counts: Mapping[Status, int] | None = None,
+        error: str = "",
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Close the job: final state, row total, (recounted) counts, `extra` facts; it leaves the active index."""
+        update = (
+            Update()
+            .set("#state = :s", {":s": str(state)}, {"#state": "state"})
+            .set("finished_at = :now", {":now": int(now)})
+            .set("updated_at = :now")
+            .set("#rows = :rows", {":rows": rows}, {"#rows": "rows"})
+        )
+        for i, (name, value) in enumerate((extra or {}).items()):
+            update.set(f"{name} = :x{i}", {f":x{i}": value})
+        if counts is not None:
+            update.set("counts = :counts", {":counts": {str(s): n for s, n in counts.items()}})
+        if error:
+            update.set("#error = :err", {":err": error}, {"#error": "error"})
+        self._apply(update.remove("lease_owner", ACTIVE, LEASE_EXPIRES, "needs_recount"))
+
+    def _apply(self, update: Update) -> None:
+        self._store.apply_held(self.job_id, self.owner, update)
+
+
+def _renewing(update: Update, lease_until: float) -> Update:
+    return update.set(f"{LEASE_EXPIRES} = :exp", {":exp": int(lease_until)})
