@@ -21,7 +21,11 @@ from typing import Any
 
 import requests
 
-from bench.common import Servers, StageClock, csv_bytes, data_rows, run_job, runner, script_main, servers, table
+from bench.common import script_main, table
+from bench.csv_data import csv_bytes
+from bench.job_runs import data_rows, run_job, runner
+from bench.stack import Servers, servers
+from bench.stage_timing import StageClock
 
 GOAL = 0.80
 # (latency ms, in flight, numbers per call, sink, writer threads)

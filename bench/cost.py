@@ -17,7 +17,23 @@ import time
 from collections import Counter
 from typing import Any
 
-from bench.common import Servers, StageClock, csv_bytes, data_rows, run_job, runner, script_main, servers, table
+from bench.common import script_main, table
+from bench.csv_data import csv_bytes
+from bench.job_runs import data_rows, run_job, runner
+from bench.stack import Servers, servers
+from bench.stage_timing import StageClock
+from smsdrop.store.schema import (
+    ACTIVE,
+    AWAITING,
+    AWAITING_INDEX,
+    LEASE_EXPIRES,
+    MSG_ID,
+    MSG_ID_INDEX,
+    PARTITION,
+    SORT,
+    RecordKind,
+    item_key,
+)
 
 MEMORY_MB = 512  # template.yaml's default MemorySize for IngestFunction
 # us-east-1 list prices as known to the author (last checked before 2025-06; DynamoDB on-demand after the
@@ -35,8 +51,13 @@ PRICES = {
 }
 # the table's sparse indexes on per-number items (template.yaml): an item with the key attribute costs one more
 # write unit per index (small projections)
-RESULT_INDEXES = {"ByMsgId": "msg_id", "AwaitingReport": "awaiting_report"}
+RESULT_INDEXES = {MSG_ID_INDEX: MSG_ID, AWAITING_INDEX: AWAITING}
 _S3_PUT_CLASS = {"PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "CopyObject"}
+
+
+def _is_job_item(item: dict[str, Any]) -> bool:
+    """Whether an item (or key) in the wire format is a job's item."""
+    return RecordKind.of(item.get(SORT, {}).get("S", "")) is RecordKind.JOB
 
 
 def item_bytes(item: dict[str, Any]) -> int:
@@ -91,7 +112,7 @@ class Meter:
                         self._indexes(item)
             elif model.name == "PutItem":
                 item = params["Item"]
-                if item.get("rec") != {"S": "JOB"}:
+                if not _is_job_item(item):
                     self.units["wru_put_item"] += math.ceil(item_bytes(item) / 1024)
                     self._indexes(item)
 
@@ -109,19 +130,17 @@ class Meter:
         elif model.name == "GetItem":
             with self._lock:
                 self.units["rru"] += math.ceil(max(1, item_bytes(parsed.get("Item", {}))) / 4096)
-        elif model.name in ("UpdateItem", "PutItem") and params.get("Key", params.get("Item", {})).get("rec") == {
-            "S": "JOB"
-        }:
+        elif model.name in ("UpdateItem", "PutItem") and _is_job_item(params.get("Key", params.get("Item", {}))):
             self._job_written(params["TableName"], params.get("Key") or params["Item"])
 
     def _job_written(self, table_name: str, key: dict[str, Any]) -> None:
-        after = self._probe.get_item(TableName=table_name, Key={"job_id": key["job_id"], "rec": key["rec"]})
+        after = self._probe.get_item(TableName=table_name, Key=item_key(key[PARTITION]["S"], key[SORT]["S"]))
         after = after.get("Item", {})
         with self._lock:
             before, self._job_item = self._job_item, after
             self.units["wru_job_item"] += math.ceil(max(item_bytes(before), item_bytes(after), 1) / 1024)
-            if "active" in before or "active" in after:
-                moved = before.get("lease_expires") != after.get("lease_expires") and "active" in before
+            if ACTIVE in before or ACTIVE in after:
+                moved = before.get(LEASE_EXPIRES) != after.get(LEASE_EXPIRES) and ACTIVE in before
                 self.units["wru_active_index"] += math.ceil(item_bytes(after or before) / 1024) * (1 + moved)
             self.units["job_item_max_bytes"] = max(self.units["job_item_max_bytes"], item_bytes(after))
 

@@ -15,19 +15,13 @@ from typing import Any
 
 import requests
 
-from bench.common import (
-    Servers,
-    StageClock,
-    csv_bytes,
-    data_rows,
-    run_job,
-    runner,
-    script_main,
-    servers,
-    synthetic_rows,
-    table,
-)
+from bench.common import script_main, table
+from bench.csv_data import csv_bytes, synthetic_rows
+from bench.job_runs import data_rows, run_job, runner
+from bench.stack import Servers, servers
+from bench.stage_timing import StageClock
 from smsdrop.provider.signing import signed_headers
+from smsdrop.store.schema import row_key
 
 GOAL = 200.0
 SIZES = {
@@ -50,8 +44,7 @@ def naive_send(srv: Servers, rows: int) -> dict[str, Any]:
         answer = requests.post(url, json=body, headers=headers, timeout=30).json()
         accepted = answer.get("array") or [{}]
         item = {
-            "job_id": {"S": "naive"},
-            "rec": {"S": f"N#{i:010d}"},
+            **row_key("naive", i),
             "number": {"S": number},
             "status": {"S": "SUBMITTED" if answer.get("status") == "0" else "FAILED"},
             "msg_id": {"S": str(accepted[0].get("msgId") or "-")},

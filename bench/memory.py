@@ -23,7 +23,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.common import Servers, script_main, servers, table, write_csv
+from bench.common import script_main, table
+from bench.csv_data import write_csv
+from bench.stack import Servers, servers
 
 GOAL_MB = 200.0
 GOAL_GROWTH = 0.20
@@ -127,12 +129,10 @@ def _rss_before(samples: list[tuple[float, float, float]], at: float) -> float |
 
 
 def _job(stack: Any, job_id: str) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer
+    from smsdrop.store.schema import deserialise, job_key
 
-    plain = TypeDeserializer().deserialize
-    key = {"job_id": {"S": job_id}, "rec": {"S": "JOB"}}
-    item = stack.aws.client("dynamodb").get_item(TableName=stack.aws.names.table, Key=key)["Item"]
-    job = {k: plain(v) for k, v in item.items()}
+    item = stack.aws.client("dynamodb").get_item(TableName=stack.aws.names.table, Key=job_key(job_id))["Item"]
+    job = deserialise(item)
     counts = {k: int(v) for k, v in job["counts"].items()}
     return {"state": job["state"], "rows": int(job.get("rows", 0)), "counts": counts}
 

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import csv_bytes, script_main, table
+from bench.common import script_main, table
+from bench.csv_data import csv_bytes
 
 GOAL = 0.30
 

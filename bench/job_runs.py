@@ -1,0 +1,114 @@
+"""The real runner on a bench's stack, its ports wrapped from outside (sinks, stage timing); run a job with it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from bench.stack import Stack
+from bench.stage_timing import StageClock, Timed, TimedJobs, TimedReader, timed_batcher
+
+NO_DEADLINE: Callable[[], int] = lambda: 900_000  # noqa: E731
+
+
+class NullResults:
+    """A sink that records nothing: `write` only answers each row's status (isolates the sink's cost)."""
+
+    def write(self, job_id: str, results: Sequence[Any], now: float) -> dict[int, Any]:
+        return {r.entry.row: r.outcome.status for r in results}
+
+    def write_once(self, job_id: str, results: Sequence[Any], now: float) -> dict[int, Any]:
+        return self.write(job_id, results, now)
+
+    def statuses(self, job_id: str, after_row: int = 0) -> Iterator[tuple[int, Any]]:
+        return iter(())
+
+    def count(self, job_id: str) -> tuple[Counter[Any], int]:
+        return Counter(), 0
+
+
+class MemoryDynamoDB:
+    """Just enough of a DynamoDB client for ResultWriter.write: BatchWriteItem into a dict, instantly."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def batch_write_item(self, RequestItems: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:  # noqa: N803
+        from smsdrop.store.schema import PARTITION, SORT
+
+        with self._lock:
+            for requests in RequestItems.values():
+                for request in requests:
+                    item = request["PutRequest"]["Item"]
+                    self.items[item[PARTITION]["S"], item[SORT]["S"]] = item
+        return {"UnprocessedItems": {}}
+
+
+def memory_results(settings: Any) -> Any:
+    """The real ResultWriter (item building, chunking, its thread pool) over MemoryDynamoDB."""
+    from smsdrop.store.results import ResultWriter
+
+    writer = ResultWriter(MemoryDynamoDB(), settings.results_table, settings.ttl_days)
+    writer.statuses = NullResults().statuses  # type: ignore[method-assign] - a fresh job has nothing recorded
+    return writer
+
+
+def runner(
+    stack: Stack,
+    *,
+    sink: str = "dynamodb",
+    clock: StageClock | None = None,
+    clients_hook: Callable[[Any], None] | None = None,
+    writer_threads: int | None = None,
+) -> tuple[Any, Any]:
+    """The real runner, built from smsdrop.send.wiring.build_ports with some ports replaced or wrapped.
+
+    `sink`: "dynamodb" (moto server), "memory" (ResultWriter over a dict) or "null" (nothing written);
+    `clock` times the stages; `clients_hook` sees the AWS clients first (to count calls); `writer_threads`
+    replaces the ResultWriter's pool size. Returns (runner, gateway client).
+    """
+    from smsdrop.send.runner import JobRunner
+    from smsdrop.send.wiring import build_ports
+    from smsdrop.store.results import ResultWriter
+
+    s, clients = stack.settings, stack.clients()
+    if clients_hook is not None:
+        clients_hook(clients)
+    ports = build_ports(s, clients)
+    client = ports.gateway
+    if sink == "null":
+        ports = replace(ports, results=NullResults())
+    elif sink == "memory":
+        ports = replace(ports, results=memory_results(s))
+    elif writer_threads is not None:
+        writer = ResultWriter(clients.dynamodb, s.results_table, s.ttl_days, threads=writer_threads)
+        ports = replace(ports, results=writer)
+    if clock is None:
+        return JobRunner(s, ports), client
+    factory = ports.reader_factory
+    timed = replace(
+        ports,
+        reader_factory=lambda upload, job_id: TimedReader(factory(upload, job_id), clock),
+        gateway=Timed(client, clock, "gateway", ["send"]),
+        results=Timed(ports.results, clock, "write", ["write", "write_once"]),
+        store=TimedJobs(ports.store, clock),
+        results_file=Timed(ports.results_file, clock, "report", ["write"]),
+    )
+    return JobRunner(s, timed, batcher=timed_batcher(clock)), client
+
+
+def run_job(job_runner: Any, upload: Any) -> tuple[Any, float]:
+    """Run one job to its end in this invocation; (RunResult, wall seconds)."""
+    t0 = time.perf_counter()
+    result = job_runner.run(upload, NO_DEADLINE)
+    return result, time.perf_counter() - t0
+
+
+def data_rows(result: Any) -> int:
+    """Rows the job recorded (all statuses)."""
+    return sum(result.counts.values())
