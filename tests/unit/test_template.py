@@ -208,6 +208,17 @@ def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_pref
             },
         ),
         *(("DeliveryFunction", statement) for statement in _delivery_statements(AWAITING_INDEX)),
+        (
+            "DeliveryFunction",
+            {
+                "Sid": "RedrawReportPages",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": {
+                    "Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-${AWS::Region}/reports/*"
+                },
+            },
+        ),
         *(("DeliveryPushFunction", statement) for statement in _delivery_statements(MSG_ID_INDEX)),
     ]
 

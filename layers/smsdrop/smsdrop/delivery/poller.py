@@ -4,7 +4,8 @@ Each run walks the sparse AwaitingReport index (all 16 partitions, starting at a
 to a call. A final report moves the item to DELIVERED / UNDELIVERED; a number still sending, or unknown to
 the provider, is asked again later (the interval grows with its age: half its age, 5 min to 6 h); one that
 has had no final report for `max_age_hours` (72) becomes UNDELIVERED "no delivery report". Job counts move
-with the items, one ADD per job per call.
+with the items, one ADD per job per call. At the end of a run, the report pages of the finished jobs whose counts
+moved are drawn again (at most once per `REFRESH_EVERY_S` each; see smsdrop.output.page_refresh).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aws_lambda_powertools import Logger
 from smsdrop.delivery.receipts import Report, Source
 from smsdrop.delivery.settings import DeliverySettings
 from smsdrop.models import Status
+from smsdrop.output.page_refresh import PageRefresher
 from smsdrop.provider.report_client import ReportClient, ReportRefused, ReportUnavailable
 from smsdrop.store.delivery import Awaiting, DeliveryStore, moved, shards
 
@@ -44,6 +46,7 @@ class PollSummary:
     already_final: int = 0
     out_of_time: bool = False
     error: str = ""
+    pages_refreshed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +67,11 @@ class DeliveryPoller:
         settings: DeliverySettings | None = None,
         clock: Callable[[], float] = time.time,
         ids_per_call: int = 200,
+        pages: PageRefresher | None = None,
     ) -> None:
         self._store = store
         self._client = client
+        self._pages = pages
         self._settings = settings = settings or DeliverySettings()
         self._clock = clock
         self._ids_per_call = ids_per_call
@@ -76,16 +81,18 @@ class DeliveryPoller:
         """Poll until nothing is due or the time margin is reached; a provider outage ends the run with `error`."""
         summary = PollSummary()
         now = int(self._clock())
+        moved_jobs: set[str] = set()
         for chunk in _chunks(self._due(now), self._ids_per_call):
             if remaining_ms() < self._settings.time_margin_ms:
                 summary.out_of_time = True
                 break
             try:
-                self._poll(chunk, now, summary)
+                self._poll(chunk, now, summary, moved_jobs)
             except ReportUnavailable as exc:
                 summary.error = str(exc)
                 logger.error("Delivery reports unavailable; the next run tries again", extra={"reason": str(exc)})
                 break
+        summary.pages_refreshed = self._refresh_pages(moved_jobs, now)
         logger.info("Delivery poll finished", extra={"summary": asdict(summary)})
         return summary
 
@@ -95,7 +102,19 @@ class DeliveryPoller:
         for shard in order[start:] + order[:start]:
             yield from self._store.due(shard, now)
 
-    def _poll(self, chunk: Sequence[Awaiting], now: int, summary: PollSummary) -> None:
+    def _refresh_pages(self, job_ids: set[str], now: int) -> int:
+        """Redraw the pages of jobs whose counts moved; a page that cannot be drawn is logged, never fatal."""
+        if self._pages is None:
+            return 0
+        refreshed = 0
+        for job_id in sorted(job_ids):
+            try:
+                refreshed += self._pages.refresh(job_id, now)
+            except Exception:
+                logger.exception("Report page not refreshed", extra={"job_id": job_id})
+        return refreshed
+
+    def _poll(self, chunk: Sequence[Awaiting], now: int, summary: PollSummary, moved_jobs: set[str]) -> None:
         summary.asked += len(chunk)
         summary.calls += 1
         try:
@@ -114,6 +133,7 @@ class DeliveryPoller:
                 error = error or exc
         for job_id, changes in counts.items():
             self._store.add_counts(job_id, changes)
+            moved_jobs.add(job_id)
         if error is not None:
             raise error
 

@@ -14,6 +14,7 @@ from smsdrop.config import Settings
 from smsdrop.delivery.poller import DeliveryPoller
 from smsdrop.delivery.push import PushReceiver, PushToken
 from smsdrop.delivery.settings import DeliverySettings
+from smsdrop.output.page_refresh import PageRefresher
 from smsdrop.provider.credentials import SecretCredentials
 from smsdrop.provider.report_client import ReportClient
 from smsdrop.store.delivery import DeliveryStore
@@ -34,8 +35,10 @@ def build_poller(
     dynamodb: Any,
     secretsmanager: Any,
     clock: Callable[[], float] = time.time,
+    s3: Any | None = None,
 ) -> DeliveryPoller:
-    """The poller with its real adapters (`clock` is the poller's idea of now; calls are signed at real time)."""
+    """The poller with its real adapters (`clock` is the poller's idea of now; calls are signed at real time), and
+    an S3 client (from the environment unless given) to redraw report pages."""
     credentials = SecretCredentials(
         SecretsProvider(boto3_client=secretsmanager), settings.secret_id, settings.secret_max_age_s
     )
@@ -46,7 +49,8 @@ def build_poller(
         connect_timeout_s=settings.connect_timeout_s,
         read_timeout_s=min(settings.read_timeout_s, REPORT_READ_TIMEOUT_S),
     )
-    return DeliveryPoller(DeliveryStore(dynamodb, settings.results_table), client, delivery, clock)
+    pages = PageRefresher(s3 or boto3.client("s3", config=AWS_CONFIG), dynamodb, settings.results_table)
+    return DeliveryPoller(DeliveryStore(dynamodb, settings.results_table), client, delivery, clock, pages=pages)
 
 
 def build_push_receiver(
