@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit integration build demo bench bench-quick clean
+.PHONY: venv chromium test lint unit integration build demo bench bench-quick clean
 
 venv: $(STAMP)
 
@@ -17,13 +17,17 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
 
-test: lint
+# Headless Chromium for the report page's browser test (Debian's package; CI and these machines run as root).
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: lint chromium
 	$(VENV)/bin/pytest
 
 unit: venv
 	$(VENV)/bin/pytest tests/unit
 
-integration: venv
+integration: venv chromium
 	$(VENV)/bin/pytest tests/integration
 
 # SAM CLI in a venv of its own: its dependencies (awscrt, pyOpenSSL, which botocore loads when present) stay out of
@@ -41,7 +45,7 @@ build: $(BUILD_STAMP)
 	PATH="$(abspath $(BUILD_VENV))/bin:$$PATH" $(BUILD_VENV)/bin/sam build
 
 demo: venv
-	$(PY) -m local.run examples/campaign.csv
+	$(PY) -m local.run examples/campaign.csv --delivery --report
 
 bench: venv
 	$(PY) -m bench

@@ -2,7 +2,7 @@
 
 python -m local.run PATH [--json] [--numbers-per-call N] [--in-flight N] [--latency-ms N]
                          [--error-rate X] [--stall-rate X] [--balance N] [--remaining-ms N]
-                         [--gateway-url URL --allow-http]
+                         [--gateway-url URL --allow-http] [--report [--report-dir DIR] [--open]]
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import posixpath
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+import webbrowser
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -25,7 +28,9 @@ from local.summary import Summary, read_summary
 from smsdrop.config import Settings
 from smsdrop.delivery.settings import DeliverySettings
 from smsdrop.delivery.wiring import build_poller
+from smsdrop.output.results_file import ReportKeys
 
+EXAMPLE_PRICES = '{"91": 0.0022, "44": 0.035, "default": 0.01}'
 SIM_CREDENTIALS = {"apiKey": "local-key", "apiSecret": "local-secret", "appId": "local-app"}
 
 
@@ -50,6 +55,10 @@ class Options:
     dry_run: bool = False
     delivery: bool = False
     delivered_ratio: float = 0.9
+    prices: str = EXAMPLE_PRICES
+    report: bool = False
+    report_dir: Path | None = None
+    open_page: bool = False
 
 
 def parse(argv: Sequence[str]) -> Options:
@@ -72,7 +81,12 @@ def parse(argv: Sequence[str]) -> Options:
     p.add_argument("--dry-run", action="store_true", help="check and batch the file, send nothing")
     p.add_argument("--delivery", action="store_true", help="then poll delivery reports once, 2 minutes later")
     p.add_argument("--delivered-ratio", type=float, default=0.9, help="share the simulator reports delivered")
-    return Options(**vars(p.parse_args(argv)))
+    p.add_argument("--prices", default=EXAMPLE_PRICES, help="PRICES_PER_PART: price of a part by calling code")
+    p.add_argument("--report", action="store_true", help="save the job's report page; print its path and URL")
+    p.add_argument("--report-dir", type=Path, default=None, help="where --report saves it (default: a temp folder)")
+    p.add_argument("--open", dest="open_page", action="store_true", help="--report, then open the page")
+    options = Options(**vars(p.parse_args(argv)))
+    return replace(options, report=True) if options.open_page else options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     summary = run(options)
     print(json.dumps(summary.as_json()) if options.as_json else summary.as_text())
+    if options.open_page and summary.page and not open_page(Path(summary.page["path"])):
+        print("no browser could be started: open the page above yourself", file=sys.stderr)
     return 0 if summary.state in ("COMPLETED", "STOPPED") else 1
 
 
@@ -104,14 +120,43 @@ def run(options: Options) -> Summary:
             invocations = invoker.run_to_end(upload)
             if options.delivery:
                 _poll_delivery_reports(aws)
-        return read_summary(aws, upload, invocations, time.monotonic() - started, simulator)
+        summary = read_summary(aws, upload, invocations, time.monotonic() - started, simulator)
+        if options.report and summary.reports:
+            folder = options.report_dir or Path(tempfile.gettempdir()) / "smsdrop-reports" / summary.job_id
+            summary = replace(summary, page=save_page(aws, ReportKeys(**summary.reports), folder))
+        return summary
+
+
+def save_page(aws: LocalAws, keys: ReportKeys, folder: Path) -> dict[str, str]:
+    """Copy the report page, with the results file and summary it links to, into `folder`; its key, local path and
+    a presigned URL (served by this run's moto server, so valid only while the run lasts)."""
+    s3 = aws.client("s3")
+    folder.mkdir(parents=True, exist_ok=True)
+    for key in (keys.results, keys.summary, keys.page):
+        body = s3.get_object(Bucket=aws.names.bucket, Key=key)["Body"].read()
+        (folder / posixpath.basename(key)).write_bytes(body)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": aws.names.bucket, "Key": keys.page}, ExpiresIn=3600)
+    return {"key": keys.page, "path": str((folder / posixpath.basename(keys.page)).resolve()), "url": url}
+
+
+def open_page(path: Path, opener: Callable[[str], bool] = webbrowser.open) -> bool:
+    """Open the page in a browser (xdg-open or whatever `webbrowser` finds); False, never an error, without one."""
+    try:
+        return bool(opener(path.resolve().as_uri()))
+    except webbrowser.Error:
+        return False
 
 
 def _poll_delivery_reports(aws: LocalAws) -> None:
     """Run the delivery poller once, as its schedule would a couple of minutes after the send."""
     later = time.time() + 120
     poller = build_poller(
-        Settings.from_env(), DeliverySettings(), aws.client("dynamodb"), aws.client("secretsmanager"), lambda: later
+        Settings.from_env(),
+        DeliverySettings(),
+        aws.client("dynamodb"),
+        aws.client("secretsmanager"),
+        lambda: later,
+        s3=aws.client("s3"),
     )
     poller.run(lambda: 900_000)
 
@@ -173,6 +218,7 @@ def _environment(aws: LocalAws, options: Options, gateway_url: str) -> Iterator[
         "IN_FLIGHT_BATCHES": str(options.in_flight),
         "TIME_MARGIN_MS": str(min(60_000, options.remaining_ms // 4)),
         "DEFAULT_REGION": options.default_region,
+        "PRICES_PER_PART": options.prices,
         "CONTINUATION_QUEUE_URL": queue_url,
         "LEASE_SECONDS": "60",
         "POWERTOOLS_SERVICE_NAME": "smsdrop",

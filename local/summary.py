@@ -32,6 +32,8 @@ class Summary:
     simulator: dict[str, int] | None = None
     dry_run: bool = False
     reports: dict[str, str] | None = None
+    page: dict[str, str] | None = None
+    """With --report: the report page's key, local path and presigned URL."""
 
     @property
     def _statuses(self) -> list[Status]:
@@ -52,6 +54,7 @@ class Summary:
             "simulator": self.simulator,
             "dry_run": self.dry_run,
             "reports": self.reports,
+            "page": self.page,
         }
 
     def as_text(self) -> str:
@@ -75,6 +78,9 @@ class Summary:
                 f"gateway simulator: {self.simulator['accepted']} numbers accepted, "
                 f"{self.simulator['duplicates']} sent twice"
             )
+        if self.page:
+            lines.append(f"presigned URL (served while this run lasts): {self.page['url']}")
+            lines.append(f"report page: {self.page['path']}")
         return "\n".join(lines)
 
 
