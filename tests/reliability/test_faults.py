@@ -1,7 +1,8 @@
-"""Files sent through every fault at once: the gateway answers HTTP 500, -18 and -16, stalls past the read
-timeout and resets connections; DynamoDB throttles, loses answers to writes it applied and leaves batch items
-unprocessed. The real runner and adapters run against moto server and the simulator, handing the file over
-between invocations; whatever an invocation dies of, the event is delivered again, as Lambda would."""
+"""Files sent through every fault at once: the gateway answers HTTP 500 (accepting nothing), -18 and -16,
+accepts a call and then answers 502 or 504, stalls past the read timeout and resets connections; DynamoDB
+throttles, loses answers to writes it applied and leaves batch items unprocessed. The real runner and adapters
+run against moto server and the simulator, handing the file over between invocations; whatever an invocation
+dies of, the event is delivered again, as Lambda would."""
 
 import time
 from collections import Counter
@@ -11,9 +12,8 @@ import pytest
 
 from smsdrop.intake.uploads import Upload
 from smsdrop.output.results_file import ReportKeys
-from smsdrop.send.clients import AWS_CONFIG, Clients
-from smsdrop.send.runner import JobRunner, RunEnd
-from smsdrop.send.wiring import build_ports
+from smsdrop.send.runner import RunEnd
+from smsdrop.send.wiring import AWS_CONFIG, Clients, build_runner
 from tests.reliability.support import DynamoFaults, campaign, check_promises, stored_items, stored_job
 
 ROWS = 100_000
@@ -43,18 +43,21 @@ def faulty_runner(harness, faults: DynamoFaults, clock, results_file: NoResultsF
     dynamodb = faults.attach(aws.client("dynamodb", AWS_CONFIG), plain=aws.client("dynamodb", AWS_CONFIG))
     clients = Clients(aws.client("s3", AWS_CONFIG), dynamodb, aws.client("secretsmanager"), aws.client("sqs"))
     settings = {"read_timeout_s": READ_TIMEOUT_S, "connect_timeout_s": 1.0} | settings
-    settings = replace(harness.settings, **settings)
-    ports = build_ports(settings, clients)
+    runner = build_runner(replace(harness.settings, **settings), clients, clock)
     if results_file is not None:
-        ports = replace(ports, results_file=results_file)
-    return JobRunner(settings, ports, clock)
+        assert hasattr(runner, "_reports"), "the runner no longer writes its results file through _reports"
+        runner._reports = results_file
+    return runner
 
 
-def gateway_faults(simulator, rate, ambiguous_rate):
-    """HTTP 500, -18 and -16 at `rate` each; stalls past the read timeout and resets at `ambiguous_rate` each."""
+def gateway_faults(simulator, rate, ambiguous_rate, server_error=502):
+    """HTTP 500, -18 and -16 at `rate` each; stalls past the read timeout, resets, and `server_error` after
+    accepting the call at `ambiguous_rate` each."""
     simulator.late_s = READ_TIMEOUT_S
     simulator.set_faults(
         http_500_rate=rate,
+        accept_then_5xx_rate=ambiguous_rate,
+        accept_then_5xx_status=server_error,
         code_18_rate=rate,
         code_16_rate=rate,
         stall_rate=ambiguous_rate,
@@ -129,22 +132,27 @@ def test_a_100k_row_file_under_random_gateway_and_dynamodb_faults_sends_each_row
     assert state.statuses["REJECTED"] == rejected
     assert state.statuses["SUBMITTED"] > ROWS // 2
     assert results_file.summaries[-1]["counts"] == dict(state.statuses)
-    # The simulator resets a connection before accepting anything, and stalls only after accepting: the client
-    # cannot tell either from a lost answer, so both are UNKNOWN; only the stalled ones were really sent.
+    # The simulator resets a connection or answers 500 before accepting anything, and stalls or answers 502
+    # after accepting: the client cannot tell any of them from an accepted call, so all are UNKNOWN and never
+    # resent (check_promises: these rows and no others, bar rows found in flight after a death); only the
+    # stalled and 502 ones were really sent, once.
     accepted = {a.order_id for a in simulator.audit().accepted}
-    reset = {o for call in simulator.calls if call.kind == "reset" for o in call.order_ids}
-    late = {o for call in simulator.calls if call.kind == "late" for o in call.order_ids}
-    assert reset.isdisjoint(accepted)
-    assert late <= accepted
-    assert state.unknown_unreadable == len(reset | late)
+    unreadable = simulator.unreadable_order_ids()
+    before = {o for call in simulator.calls if call.kind == "reset" or call.status == 500 for o in call.order_ids}
+    assert before.isdisjoint(accepted)
+    assert unreadable - before <= accepted
+    assert state.unknown_unreadable == len(unreadable)
     calls = Counter(call.kind for call in simulator.calls)
+    statuses = Counter(call.status for call in simulator.calls)
     print(
         f"\nsoak: {ROWS} rows in {elapsed:.1f} s, invocations {Counter(ends)}, items {dict(state.statuses)}, "
         f"UNKNOWN unreadable/recovered {state.unknown_unreadable}/{state.unknown_recovered}, "
-        f"gateway calls {dict(calls)}, DynamoDB faults {dict(faults.counts)}"
+        f"gateway calls {dict(calls)} {dict(statuses)}, DynamoDB faults {dict(faults.counts)}"
     )
     assert calls["late"]  # the faults did happen
     assert calls["reset"]
+    assert statuses[500]
+    assert statuses[502]
     assert faults.counts["unprocessed BatchWriteItem"]
     assert any(k.startswith("throttled") for k in faults.counts)
 
@@ -157,7 +165,7 @@ def test_writes_dynamodb_applied_but_whose_answer_was_lost_are_retried_harmlessl
     # counts, checkpoint, release, finish) and of result batches. A creator or claimer then finds the job
     # already held (BUSY until the lease lapses), counts are added twice (the final recount mends them), a
     # release or finish finds its lease gone (LEASE_LOST). Nothing may be sent twice or lost.
-    gateway_faults(simulator, rate=0.05, ambiguous_rate=0.05)
+    gateway_faults(simulator, rate=0.05, ambiguous_rate=0.05, server_error=504)
     lost = {"PutItem": 1.0, "UpdateItem": 0.1, "BatchWriteItem": 0.1}
     faults = DynamoFaults(throttle_rate=0.03, lost_answers=lost, unprocessed_rate=0.2, seed=11)
     upload = harness.upload(campaign(2000, bad_every=41))
