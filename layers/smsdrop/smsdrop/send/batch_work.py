@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from smsdrop.models import Batch, JobStop, Outcome, Status
-from smsdrop.send.pacing import RateLimiter
+from smsdrop.send.pacing import Pacer
 from smsdrop.send.ports import Gateway, JobLease, Results
 from smsdrop.store.jobs import LeaseLost
 from smsdrop.store.results import Result
@@ -30,7 +30,7 @@ class BatchWork:
         lease: JobLease,
         results: Results,
         gateway: Gateway,
-        limiter: RateLimiter,
+        pacer: Pacer,
         clock: Callable[[], float],
         lease_s: int,
         dry_run: bool,
@@ -39,7 +39,7 @@ class BatchWork:
         self._lease = lease
         self._results = results
         self._gateway = gateway
-        self._limiter = limiter
+        self._pacer = pacer
         self._clock = clock
         self._lease_s = lease_s
         self.dry_run = dry_run
@@ -57,7 +57,7 @@ class BatchWork:
 
     def send(self, batch: Batch, key: str) -> Counter[Status]:
         """Wait for the pace, send the call, record every row of the batch; counts by status."""
-        self._limiter.wait()
+        self._pacer.wait()
         if self._stop_reason:  # another batch in flight was told to stop while this one waited
             return self.record_unsent(batch, key)
         try:

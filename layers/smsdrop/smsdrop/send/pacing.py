@@ -5,6 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Pacer(Protocol):
+    """Holds each call back until it may go."""
+
+    def wait(self) -> None:
+        """Block until the next call may go."""
+        ...
 
 
 class RateLimiter:

@@ -17,7 +17,7 @@ from smsdrop.models import UNKNOWN_REASON, Batch, Outcome, Position, Recipient, 
 from smsdrop.send.batch_work import BatchWork
 from smsdrop.send.batching import BatchLimits, batches
 from smsdrop.send.closing import Closing, Ending
-from smsdrop.send.pacing import RateLimiter
+from smsdrop.send.pacing import Pacer, RateLimiter
 from smsdrop.send.ports import JobLease, Reader, Results, RunnerPorts
 from smsdrop.send.run_result import RunEnd, RunResult
 from smsdrop.send.window import Window
@@ -34,7 +34,8 @@ Batcher = Callable[[Iterable[Row], Callable[[], Position], BatchLimits], Iterato
 class JobRunner:
     """Runs jobs; one runner per cold start, shared by the invocations of that container.
 
-    `batcher` groups rows into batches: smsdrop.send.batching.batches, unless a bench times it.
+    `batcher` groups rows into batches (smsdrop.send.batching.batches, unless a bench times it); `pacer` spaces
+    the calls (a RateLimiter at `settings.calls_per_second`, unless a test holds calls back itself).
     """
 
     def __init__(
@@ -42,14 +43,17 @@ class JobRunner:
         settings: Settings,
         ports: RunnerPorts,
         clock: Callable[[], float] = time.time,
+        *,
         batcher: Batcher = batches,
+        pacer: Pacer | None = None,
     ) -> None:
         limits = BatchLimits(
             numbers_per_call=settings.numbers_per_call,
             max_body_bytes=settings.max_body_bytes,
             window_rows=settings.window_rows,
         )
-        self._shared = _Shared(settings, ports, clock, batcher, limits, RateLimiter(settings.calls_per_second))
+        pacer = pacer or RateLimiter(settings.calls_per_second)
+        self._shared = _Shared(settings, ports, clock, batcher, limits, pacer)
 
     def run(self, upload: Upload, remaining_ms: Callable[[], int]) -> RunResult:
         """Work on `upload`'s job until it ends or time runs short; then hand the rest over."""
@@ -79,7 +83,7 @@ class _Shared:
     clock: Callable[[], float]
     batcher: Batcher
     limits: BatchLimits
-    limiter: RateLimiter
+    pacer: Pacer
 
     def lease_until(self) -> float:
         """When a lease renewed now runs out."""
@@ -111,7 +115,7 @@ class _Invocation:
         reader = ports.reader_factory(self._upload, lease.job_id)
         dry_run = ports.dry_run(self._upload)
         lease_s, stopped = shared.settings.lease_seconds, lease.record.stop_reason
-        work = BatchWork(lease, ports.results, ports.gateway, shared.limiter, self._clock, lease_s, dry_run, stopped)
+        work = BatchWork(lease, ports.results, ports.gateway, shared.pacer, self._clock, lease_s, dry_run, stopped)
         window = self._window = Window(lease, work, shared.settings.in_flight, shared.lease_until)
         recovery = _Recovery(lease, ports.results, reader, self._clock)
         start = lease.record.checkpoint
