@@ -18,7 +18,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from smsdrop.masking import mask_digits
-from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
+from smsdrop.models import UNKNOWN_REASON, CallItem, JobStop, Outcome, Recipient, Status
 from smsdrop.provider.batch_answer import NOT_ACKNOWLEDGED, entries, every, resolve
 from smsdrop.provider.codes import SUCCESS, Action, ProviderCode, classify
 from smsdrop.provider.credentials import Credentials
@@ -28,7 +28,6 @@ from smsdrop.provider.session import ProviderHttp
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN_REASON = "request may have reached the provider; not resent"
 REFUSED_WITHOUT_REASON = "refused by the provider (no reason given)"
 _STATUS = re.compile(r"-?\d+")
 _CALL_JSON = '{"appId":%s,"array":[%s]}'
