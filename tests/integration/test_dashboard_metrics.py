@@ -1,0 +1,84 @@
+"""Every metric of our own on the dashboard is one the functions emit: read from the EMF logs of a real run.
+
+The real handlers run in this process against moto server and the gateway simulator, through every path that
+emits a metric: a completed job, a stopped one, a refused file, an ignored upload, a sweep and a delivery poll.
+A metric put on the dashboard that no code emits fails here.
+"""
+
+import json
+
+import pytest
+from delivery import app as delivery_app
+from sweep import app as sweep_app
+
+from ingest import app as ingest_app
+from local import ROOT
+from local.invoke import LocalContext, s3_put_event
+from smsdrop.intake.uploads import Upload
+from tests.fixtures.jobs import csv_of, numbers
+from tests.unit.test_dashboard import own_metric_names, template
+
+
+@pytest.fixture
+def emitted(harness, monkeypatch, capsys):
+    """Metric names and dimension sets of every EMF line the handlers printed."""
+    env = {
+        **harness.aws.env(),
+        "RESULTS_TABLE": harness.settings.results_table,
+        "GATEWAY_SECRET_ID": harness.settings.secret_id,
+        "GATEWAY_URL": harness.settings.gateway_url,
+        "GATEWAY_ALLOW_HTTP": "true",
+        "CONTINUATION_QUEUE_URL": harness.settings.continuation_queue_url,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    ingest_app.runner.cache_clear()
+    delivery_app.poller.cache_clear()
+    try:
+        run_every_metric_path(harness)
+    finally:
+        ingest_app.runner.cache_clear()
+        delivery_app.poller.cache_clear()
+    return emf(capsys.readouterr().out)
+
+
+def run_every_metric_path(harness):
+    def ingest(body, key):
+        ingest_app.handler(s3_put_event(harness.upload(body, key=key)), LocalContext(300_000))
+
+    ingest((ROOT / "examples" / "campaign.csv").read_bytes(), "incoming/campaign.csv")
+    ingest((ROOT / "tests" / "data" / "header_only.csv").read_bytes(), "incoming/header-only.csv")
+    harness.simulator.set_faults(balance=0)
+    ingest(csv_of([(n, "hi", "", f"r{i}") for i, n in enumerate(numbers(3))]), "incoming/no-balance.csv")
+    ignored = Upload(harness.aws.names.bucket, "elsewhere/notes.csv", "v1", '"e"', 1)
+    ingest_app.handler(s3_put_event(ignored), LocalContext(300_000))
+    sweep_app.handler({"source": "aws.events"}, LocalContext(60_000, function_name="SweepFunction"))
+    delivery_app.handler({"source": "aws.events"}, LocalContext(300_000, function_name="DeliveryFunction"))
+
+
+def emf(stdout):
+    """{metric name: set of dimension-name tuples} from the embedded metric format lines of `stdout`."""
+    names: dict[str, set[tuple[str, ...]]] = {}
+    for line in stdout.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        for directive in json.loads(line)["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                names.setdefault(metric["Name"], set()).update(tuple(d) for d in directive["Dimensions"])
+    return names
+
+
+def test_every_metric_of_ours_on_the_dashboard_is_emitted_by_the_functions(emitted):
+    on_dashboard = own_metric_names(template())
+    assert on_dashboard
+    assert sorted(on_dashboard - set(emitted)) == []
+
+
+def test_each_metric_is_emitted_with_the_service_dimension_the_dashboard_names(emitted):
+    ours = own_metric_names(template())
+    assert set().union(*(dims for name, dims in emitted.items() if name in ours)) == {("service",)}
+
+
+def test_the_run_went_through_every_path_that_emits_a_metric(emitted):
+    assert {"NumbersSubmitted", "FilesRefused", "JobsStopped", "UploadsIgnored", "JobsResumedBySweep"} <= set(emitted)
+    assert {"ReportsDelivered", "ReportsPending"} <= set(emitted)
