@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from local.gateway_sim import GatewaySimulator
-from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
+from smsdrop.models import UNKNOWN_REASON, CallItem, JobStop, Outcome, Recipient, Status
 from smsdrop.provider.credentials import Credentials
-from smsdrop.provider.send_client import UNKNOWN_REASON, GatewayClient
+from smsdrop.provider.send_client import GatewayClient
 from smsdrop.provider.signing import sign, signed_headers
 
 

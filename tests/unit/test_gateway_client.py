@@ -5,10 +5,10 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from smsdrop.models import CallItem, JobStop, Outcome, Recipient, Status
+from smsdrop.models import UNKNOWN_REASON, CallItem, JobStop, Outcome, Recipient, Status
 from smsdrop.provider.codes import ProviderCode
 from smsdrop.provider.credentials import Credentials
-from smsdrop.provider.send_client import UNKNOWN_REASON, GatewayClient, request_body
+from smsdrop.provider.send_client import GatewayClient, request_body
 from smsdrop.provider.signing import sign
 from tests.fixtures.scripted_http import ScriptedAdapter
 
