@@ -12,6 +12,20 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from smsdrop.store.schema import (
+    ACTIVE,
+    ACTIVE_INDEX,
+    AWAITING,
+    AWAITING_INDEX,
+    DUE,
+    LEASE_EXPIRES,
+    MSG_ID,
+    MSG_ID_INDEX,
+    PARTITION,
+    SORT,
+    SUBMITTED_AT,
+)
+
 REGION = "us-east-1"
 TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's dummies
 
@@ -87,39 +101,39 @@ def create_results_table(dynamodb: Any, name: str) -> None:
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
-            {"AttributeName": "job_id", "AttributeType": "S"},
-            {"AttributeName": "rec", "AttributeType": "S"},
-            {"AttributeName": "msg_id", "AttributeType": "S"},
-            {"AttributeName": "active", "AttributeType": "S"},
-            {"AttributeName": "lease_expires", "AttributeType": "N"},
-            {"AttributeName": "awaiting_report", "AttributeType": "S"},
-            {"AttributeName": "report_due", "AttributeType": "N"},
+            {"AttributeName": PARTITION, "AttributeType": "S"},
+            {"AttributeName": SORT, "AttributeType": "S"},
+            {"AttributeName": MSG_ID, "AttributeType": "S"},
+            {"AttributeName": ACTIVE, "AttributeType": "S"},
+            {"AttributeName": LEASE_EXPIRES, "AttributeType": "N"},
+            {"AttributeName": AWAITING, "AttributeType": "S"},
+            {"AttributeName": DUE, "AttributeType": "N"},
         ],
         KeySchema=[
-            {"AttributeName": "job_id", "KeyType": "HASH"},
-            {"AttributeName": "rec", "KeyType": "RANGE"},
+            {"AttributeName": PARTITION, "KeyType": "HASH"},
+            {"AttributeName": SORT, "KeyType": "RANGE"},
         ],
         GlobalSecondaryIndexes=[
             {
-                "IndexName": "ByMsgId",
-                "KeySchema": [{"AttributeName": "msg_id", "KeyType": "HASH"}],
+                "IndexName": MSG_ID_INDEX,
+                "KeySchema": [{"AttributeName": MSG_ID, "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             },
             {
-                "IndexName": "ActiveJobs",
+                "IndexName": ACTIVE_INDEX,
                 "KeySchema": [
-                    {"AttributeName": "active", "KeyType": "HASH"},
-                    {"AttributeName": "lease_expires", "KeyType": "RANGE"},
+                    {"AttributeName": ACTIVE, "KeyType": "HASH"},
+                    {"AttributeName": LEASE_EXPIRES, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             },
             {
-                "IndexName": "AwaitingReport",
+                "IndexName": AWAITING_INDEX,
                 "KeySchema": [
-                    {"AttributeName": "awaiting_report", "KeyType": "HASH"},
-                    {"AttributeName": "report_due", "KeyType": "RANGE"},
+                    {"AttributeName": AWAITING, "KeyType": "HASH"},
+                    {"AttributeName": DUE, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["msg_id", "submitted_at"]},
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": [MSG_ID, SUBMITTED_AT]},
             },
         ],
     )

@@ -5,15 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from local.aws import LocalAws
 from local.gateway_sim import GatewaySimulator
 from smsdrop.intake.uploads import Upload
 from smsdrop.masking import mask_number
 from smsdrop.models import SEND_STATUSES, Status
-
-_plain = TypeDeserializer().deserialize
+from smsdrop.store.schema import deserialise, job_key, rows_query
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +86,7 @@ def read_summary(
 ) -> Summary:
     """Read the job item and its first rejected rows back from the table."""
     dynamodb = aws.client("dynamodb")
-    key = {"job_id": {"S": upload.job_id}, "rec": {"S": "JOB"}}
-    job = {k: _plain(v) for k, v in dynamodb.get_item(TableName=aws.names.table, Key=key)["Item"].items()}
+    job = deserialise(dynamodb.get_item(TableName=aws.names.table, Key=job_key(upload.job_id))["Item"])
     return Summary(
         job_id=upload.job_id,
         state=job["state"],
@@ -109,12 +105,13 @@ def read_summary(
 
 def _first_rejected(dynamodb: Any, table: str, job_id: str, limit: int = 5) -> list[tuple[int, str, str]]:
     found: list[tuple[int, str, str]] = []
+    query = rows_query(job_id)
     pages = dynamodb.get_paginator("query").paginate(
         TableName=table,
-        KeyConditionExpression="job_id = :j AND begins_with(rec, :n)",
+        KeyConditionExpression=query["KeyConditionExpression"],
         FilterExpression="#s = :rejected",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":j": {"S": job_id}, ":n": {"S": "N#"}, ":rejected": {"S": "REJECTED"}},
+        ExpressionAttributeValues=query["ExpressionAttributeValues"] | {":rejected": {"S": "REJECTED"}},
     )
     for page in pages:
         for item in page["Items"]:
