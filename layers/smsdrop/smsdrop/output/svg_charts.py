@@ -51,7 +51,7 @@ def column_chart(chart_id: str, title: str, points: Sequence[tuple[str, int]], w
     left, right, top, bottom, height = 48, 8, 10, 26, 200
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max((v for _, v in points), default=0) or 1
-    step = plot_w / max(len(points), 1)
+    step = min(plot_w / max(len(points), 1), 40.0)  # a few columns stay columns, not one wide block
     every = max(1, -(-len(points) // 8))  # at most about 8 labels under the columns
     parts = [
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="{GRID}"/>',
