@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from smsdrop.output.page_files import PageFiles
 from smsdrop.output.results_file import ReportKeys
+from smsdrop.store.schema import is_condition_failed, job_key
 
 REFRESH_EVERY_S = 100
 """Under the shortest delivery poll period (2 minutes), so each scheduled poll that moves counts may redraw."""
@@ -45,7 +46,7 @@ class PageRefresher:
         try:
             answer = self._db.update_item(
                 TableName=self._table,
-                Key={"job_id": {"S": job_id}, "rec": {"S": "JOB"}},  # the job item
+                Key=job_key(job_id),
                 UpdateExpression="SET page_refreshed_at = :now",
                 ConditionExpression=(
                     "#state IN (:f0, :f1, :f2) AND attribute_exists(summary_key) "
@@ -60,7 +61,7 @@ class PageRefresher:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if is_condition_failed(error):
                 return None
             raise
         return answer["Attributes"]
