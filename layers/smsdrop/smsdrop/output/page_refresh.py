@@ -64,4 +64,5 @@ class PageRefresher:
             if is_condition_failed(error):
                 return None
             raise
-        return answer["Attributes"]
+        attributes: dict[str, Any] = answer["Attributes"]
+        return attributes
