@@ -8,13 +8,13 @@ import pytest
 from smsdrop.models import UNKNOWN_REASON, Status
 from smsdrop.send.runner import JobRunner, RunEnd
 from smsdrop.store.jobs import JobState
+from tests.fixtures.fake_jobs import StoredJob
 from tests.fixtures.fakes import (
     NOW,
     UPLOAD,
     FakeGateway,
     Fakes,
     Stored,
-    StoredJob,
     after,
     recipient,
     rejected,
