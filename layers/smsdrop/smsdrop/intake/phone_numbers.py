@@ -4,6 +4,9 @@ The rules are libphonenumber's (`phonenumbers` and its metadata). Its `parse` is
 15 µs a number), so what `parse`, `is_valid_number` and `is_possible_number` do with digit-only input is
 replayed here on metadata compiled once per country; the rare national prefix that rewrites digits
 (national_prefix_transform_rule) is left to `phonenumbers.parse`. Tests compare the two on every region.
+
+A cell longer than NUMBER_CELL_CHARS is no number and is rejected before any pattern sees it; the patterns
+themselves are linear (no two ways to match the same text), so no cell can hold up a job.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import NamedTuple
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, PhoneMetadata
 
+from smsdrop.intake.bounds import CHARACTERS_LISTED, NUMBER_CELL_CHARS, listed
 from smsdrop.intake.rejections import Rejected, Rejection
 
 _MIN_NSN = 2
@@ -24,7 +28,7 @@ _MAX_NSN = 17
 _NON_GEO = "001"
 _SPACES = " \t\u00a0\u2009\u202f"
 _ALLOWED = frozenset("0123456789().-" + _SPACES)
-_WRITTEN = re.compile(f"[({_SPACES}]*\\+?[0-9().\\-{_SPACES}]*")
+_WRITTEN = re.compile(f"(?:[({_SPACES}]*\\+)?[0-9().\\-{_SPACES}]*")  # a + only after brackets and spaces
 _SCIENTIFIC = re.compile(r"\s*\d+([.,]\d+)?[eE]\+?\d+\s*")
 _NOT_DIGITS = str.maketrans("", "", "+().-" + _SPACES)
 _CODES = frozenset(map(str, COUNTRY_CODE_TO_REGION_CODE))
@@ -56,7 +60,13 @@ class NumberRules:
     ) -> None:
         self._home = _region_plan(default_region.upper()) if default_region else None
         self._checks: Callable[[_Country, str], None] = _CHECKS[NumberCheck(check)]
-        self.normalise: Callable[[str], PhoneNumber] = lru_cache(maxsize=cache_size)(self._normalise)
+        self._cached: Callable[[str], PhoneNumber] = lru_cache(maxsize=cache_size)(self._normalise)
+
+    def normalise(self, written: str) -> PhoneNumber:
+        """The number to send; Rejected with the reason if `written` is not one (see the class)."""
+        if len(written) > NUMBER_CELL_CHARS:
+            raise Rejected(Rejection.NUMBER_CELL_TOO_LONG, length=len(written), limit=NUMBER_CELL_CHARS)
+        return self._cached(written)
 
     def _normalise(self, written: str) -> PhoneNumber:
         international, digits = _digits(written)
@@ -95,7 +105,7 @@ def _character_problem(written: str) -> tuple[Rejection, dict[str, str]]:
         return Rejection.NUMBER_LETTERS, {}
     text = written.strip(_SPACES).lstrip("(" + _SPACES)
     odd = {c for c in text if c not in _ALLOWED} - {"+"} | ({"+"} if "+" in text[1:] else set())
-    return Rejection.NUMBER_CHARACTERS, {"characters": " ".join(map(repr, sorted(odd)))}
+    return Rejection.NUMBER_CHARACTERS, {"characters": listed(sorted(odd), CHARACTERS_LISTED)}
 
 
 def _split_international(digits: str) -> tuple[_Country, str]:

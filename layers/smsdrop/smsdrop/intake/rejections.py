@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
+from smsdrop.intake.bounds import COLUMN_NAME_CHARS, COLUMNS_LISTED, REASON_CHARS, REFUSAL_CHARS, cut, listed, within
 from smsdrop.masking import mask_number
 
 
@@ -14,6 +15,7 @@ class Rejection(StrEnum):
     NOT_TEXT = "NOT_TEXT"
     FIELD_COUNT = "FIELD_COUNT"
     NUMBER_EMPTY = "NUMBER_EMPTY"
+    NUMBER_CELL_TOO_LONG = "NUMBER_CELL_TOO_LONG"
     NUMBER_LETTERS = "NUMBER_LETTERS"
     NUMBER_SCIENTIFIC = "NUMBER_SCIENTIFIC"
     NUMBER_CHARACTERS = "NUMBER_CHARACTERS"
@@ -39,9 +41,10 @@ class Rejection(StrEnum):
 
 
 _ROW_MESSAGES: dict[Rejection, str] = {
-    Rejection.NOT_TEXT: "row is not UTF-8 text: save the file as CSV UTF-8",
+    Rejection.NOT_TEXT: "row is not UTF-8 text (byte {byte} in {where}): save the file as CSV UTF-8",
     Rejection.FIELD_COUNT: "row has {found} fields, header has {expected}",
     Rejection.NUMBER_EMPTY: "number is empty",
+    Rejection.NUMBER_CELL_TOO_LONG: "number is {length} characters, too long to be a phone number (limit {limit})",
     Rejection.NUMBER_LETTERS: "number contains letters",
     Rejection.NUMBER_SCIENTIFIC: (
         "number was turned into scientific notation (like 9.18563E+10) by a spreadsheet: "
@@ -71,11 +74,11 @@ _ROW_MESSAGES: dict[Rejection, str] = {
 
 
 class Rejected(ValueError):  # noqa: N818 - a verdict on a row, not an error of ours
-    """A row cannot be sent: the rejection, and its reason with the details filled in."""
+    """A row cannot be sent: the rejection, and its reason with the details filled in (bounded, see bounds.py)."""
 
     def __init__(self, rejection: Rejection, **details: object) -> None:
         self.rejection = rejection
-        self.reason = rejection.reason(**details)
+        self.reason = within(rejection.reason(**details), REASON_CHARS)
         super().__init__(self.reason)
 
 
@@ -110,7 +113,7 @@ _FILE_MESSAGES: dict[FileProblem, str] = {
     FileProblem.HEADER_ONLY: "the file has a header but no rows",
     FileProblem.NO_NUMBER_COLUMN: "no number column (named number, phone, mobile, msisdn or numbers)",
     FileProblem.NO_CONTENT_COLUMN: "no content column (named content, message, text or body)",
-    FileProblem.DUPLICATE_COLUMN: "columns {first!r} and {second!r} both name the {field}",
+    FileProblem.DUPLICATE_COLUMN: "columns {first} and {second} both name the {field}",
     FileProblem.EMPTY_COLUMN_NAME: "column {position} has no name",
     FileProblem.LINE_TOO_LONG: "the line at byte {offset} is longer than {limit} bytes: is this a CSV file?",
     FileProblem.UNCLOSED_QUOTE: (
@@ -122,15 +125,21 @@ _FILE_MESSAGES: dict[FileProblem, str] = {
 
 
 class FileRefused(Exception):  # noqa: N818 - a verdict on the file, not an error of ours
-    """The whole file cannot be sent. The message names the problem and the columns found, if any."""
+    """The whole file cannot be sent. The message names the problem and the first columns found, if any;
+    it is at most REFUSAL_CHARS long, whatever the header holds."""
 
     def __init__(self, problem: FileProblem, columns: Sequence[str] = (), **details: object) -> None:
-        found = f"; columns found: {', '.join(repr(_masked(c)) for c in columns)}" if columns else ""
-        super().__init__(problem.reason(**details) + found)
+        found = f"; columns found: {column_list(columns)}" if columns else ""
+        super().__init__(within(problem.reason(**details) + found, REFUSAL_CHARS))
         self.problem = problem
-        self.columns = tuple(columns)
 
 
-def _masked(name: str) -> str:
-    """A column name as shown in messages and logs: a phone number (a header-less file) masked to its last 4."""
-    return mask_number(name) if sum(c.isdigit() for c in name) >= 7 else name
+def column_list(names: Sequence[str]) -> str:
+    """Column names as messages and logs show them: the first few, each cut and quoted, phone numbers masked."""
+    return listed(names, COLUMNS_LISTED, column_name)
+
+
+def column_name(name: str) -> str:
+    """One column name as shown: quoted, cut, and masked to its last 4 digits if it is a phone number
+    (the first row of a header-less file)."""
+    return repr(cut(mask_number(name) if sum(c.isdigit() for c in name) >= 7 else name, COLUMN_NAME_CHARS))

@@ -28,11 +28,6 @@ class Upload:
         return digest[:32]
 
     @property
-    def is_gzip(self) -> bool:
-        """Whether the object is a gzip-compressed CSV, by its name."""
-        return self.key.lower().endswith(".gz")
-
-    @property
     def is_job(self) -> bool:
         """Whether this object is a CSV dropped for sending (under incoming/, .csv or .csv.gz)."""
         return self.key.startswith(INCOMING_PREFIX) and self.key.lower().endswith(CSV_SUFFIXES)

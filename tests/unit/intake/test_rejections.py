@@ -1,13 +1,24 @@
+import re
 import string
 
 import pytest
 
+from smsdrop.intake.bounds import COLUMNS_LISTED, REASON_CHARS, REFUSAL_CHARS
 from smsdrop.intake.rejections import _FILE_MESSAGES, _ROW_MESSAGES, FileProblem, FileRefused, Rejected, Rejection
 
 ROW_REASONS = [
-    (Rejection.NOT_TEXT, {}, "row is not UTF-8 text: save the file as CSV UTF-8"),
+    (
+        Rejection.NOT_TEXT,
+        {"byte": r"\xe9", "where": "column 'number'"},
+        r"row is not UTF-8 text (byte \xe9 in column 'number'): save the file as CSV UTF-8",
+    ),
     (Rejection.FIELD_COUNT, {"found": 5, "expected": 4}, "row has 5 fields, header has 4"),
     (Rejection.NUMBER_EMPTY, {}, "number is empty"),
+    (
+        Rejection.NUMBER_CELL_TOO_LONG,
+        {"length": 65, "limit": 64},
+        "number is 65 characters, too long to be a phone number (limit 64)",
+    ),
     (Rejection.NUMBER_LETTERS, {}, "number contains letters"),
     (Rejection.NUMBER_TOO_SHORT_ANY, {}, "number is too short for any country"),
     (Rejection.NUMBER_TOO_SHORT, {"country_code": "44"}, "too short for +44"),
@@ -48,7 +59,7 @@ def test_a_refused_file_names_the_problem_and_the_columns_found():
     assert str(refused) == (
         "no number column (named number, phone, mobile, msisdn or numbers); columns found: 'name', 'message'"
     )
-    assert (refused.problem, refused.columns) == (FileProblem.NO_NUMBER_COLUMN, ("name", "message"))
+    assert refused.problem is FileProblem.NO_NUMBER_COLUMN
 
 
 def test_a_refused_file_without_columns_names_only_the_problem():
@@ -58,3 +69,25 @@ def test_a_refused_file_without_columns_names_only_the_problem():
 def test_codes_are_their_own_names_so_records_stay_readable():
     assert all(r.value == r.name for r in Rejection)
     assert all(p.value == p.name for p in FileProblem)
+
+
+def test_a_reason_is_bounded_whatever_its_details_hold():
+    reason = Rejected(Rejection.ORDER_ID_REPEATED, order_id="o" * 10_000, row=2).reason
+    kept, cut = re.fullmatch(r"(orderId 'o+)…\[cut (\d+) chars\]", reason).groups()
+    assert len(kept) + int(cut) == len(f"orderId '{'o' * 10_000}' repeats row 2")
+    assert len(reason) <= REASON_CHARS
+
+
+def test_a_refusal_is_bounded_whatever_its_details_hold():
+    refused = FileRefused(FileProblem.NOT_GZIP, [f"c{i}" for i in range(5)], detail="z" * 5_000)
+    assert len(str(refused)) == REFUSAL_CHARS
+
+
+def test_a_refusal_lists_the_first_columns_and_counts_the_others():
+    refused = FileRefused(FileProblem.NO_NUMBER_COLUMN, [f"c{i}" for i in range(COLUMNS_LISTED + 7)])
+    assert str(refused).endswith(f"'c{COLUMNS_LISTED - 2}', 'c{COLUMNS_LISTED - 1}' and 7 more")
+
+
+def test_a_reason_never_holds_a_byte_that_was_not_utf8():
+    reason = Rejected(Rejection.NUMBER_CHARACTERS, characters="\udce9").reason
+    assert reason.startswith(r"number contains \xe9: only digits")

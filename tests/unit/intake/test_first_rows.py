@@ -4,23 +4,23 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsdrop.intake.reader import _FirstRows
+from smsdrop.intake.first_rows import FirstRows
 
 
 @given(st.lists(st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1), max_size=300))
 def test_the_index_answers_like_a_dict_that_keeps_the_first_row_of_each_key(keys):
-    index, first = _FirstRows(capacity=4), {}
+    index, first = FirstRows(capacity=4), {}
     for row, key in enumerate(keys, start=2):
         assert index.first(key, row) == first.setdefault(key, row)
 
 
 def test_key_zero_is_a_key_like_any_other():
-    index = _FirstRows(capacity=4)
+    index = FirstRows(capacity=4)
     assert (index.first(0, 2), index.first(0, 3), index.first(5, 4)) == (2, 2, 4)
 
 
 def test_a_million_keys_take_about_25_bytes_each_and_no_object_per_key():
-    index, rng = _FirstRows(), random.Random(1)
+    index, rng = FirstRows(), random.Random(1)
     for row in range(2, 1_000_002):
         index.first(rng.getrandbits(64) - 2**63 + 1, row)
     size = sys.getsizeof(index._keys) + sys.getsizeof(index._rows)

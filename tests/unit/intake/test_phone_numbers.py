@@ -6,7 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberType, ValidationResult
 
-from smsdrop.intake.phone_numbers import NumberCheck, NumberRules, PhoneNumber
+from smsdrop.intake import phone_numbers
+from smsdrop.intake.bounds import NUMBER_CELL_CHARS
+from smsdrop.intake.phone_numbers import _SPACES, _WRITTEN, NumberCheck, NumberRules, PhoneNumber, _digits
 from smsdrop.intake.rejections import Rejected, Rejection
 
 # (written, default region, E.164 digits sent, country code)
@@ -105,8 +107,83 @@ def test_the_possible_level_takes_a_number_of_the_right_length_the_valid_level_r
 
 
 def test_characters_that_are_not_allowed_are_named():
-    with pytest.raises(Rejected, match=r"number contains '#' '\+'"):
+    with pytest.raises(Rejected, match=r"number contains '#', '\+': only digits"):
         NumberRules().normalise("91#98765+43210")
+
+
+# (written, rejection or None if sent): where a + may stand, and what else a number may be written with
+WRITTEN = [
+    ("+91 98765 43210", None),
+    ("  +91 98765 43210", None),
+    ("(+91) 98765-43210", None),
+    ("((+91 98765.43210", None),
+    ("+(91) 98765 43210", None),
+    ("\u00a0+91\u202f98765\t43210 ", None),
+    ("91+98765 43210", Rejection.NUMBER_CHARACTERS),
+    ("++91 98765 43210", Rejection.NUMBER_CHARACTERS),
+    (")+91 98765 43210", Rejection.NUMBER_CHARACTERS),
+    ("-+91 98765 43210", Rejection.NUMBER_CHARACTERS),
+    ("+91 98765 43210+", Rejection.NUMBER_CHARACTERS),
+    ("+91 98765_43210", Rejection.NUMBER_CHARACTERS),
+    ("+91 98765\n43210", Rejection.NUMBER_CHARACTERS),
+]
+WRITTEN_IDS = [
+    "plus-first", "spaces-then-plus", "plus-in-brackets", "brackets-then-plus", "plus-then-brackets",
+    "unicode-spaces-and-tab", "plus-in-the-middle", "two-pluses", "closing-bracket-then-plus", "dash-then-plus",
+    "plus-at-the-end", "underscore", "newline",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("written", "rejection"), WRITTEN, ids=WRITTEN_IDS)
+def test_a_number_may_hold_separators_and_one_plus_before_its_digits(written, rejection):
+    if rejection is None:
+        assert NumberRules().normalise(written).digits == "919876543210"
+    else:
+        with pytest.raises(Rejected) as caught:
+            NumberRules().normalise(written)
+        assert caught.value.rejection is rejection
+
+
+def _written_as_a_number(text: str) -> bool:
+    """The rule of _WRITTEN in words: separators and digits, and at most one + with only brackets and spaces before."""
+    before, plus, after = text.partition("+")
+    separators = set("().-" + _SPACES)
+    return set(before) <= set("(" + _SPACES) | (set() if plus else separators | set("0123456789")) and (
+        set(after) <= separators | set("0123456789")
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="( )+-.09x\u00a0\t", max_size=24))
+def test_the_pattern_of_a_written_number_is_its_rule_in_words(text):
+    assert (_WRITTEN.fullmatch(text) is not None) == _written_as_a_number(text)
+
+
+# (cell, rejection): a cell longer than any number is rejected before anything reads it
+CELLS = [
+    ("1" * NUMBER_CELL_CHARS, Rejection.NUMBER_TOO_LONG_ANY),
+    ("1" * (NUMBER_CELL_CHARS + 1), Rejection.NUMBER_CELL_TOO_LONG),
+    (" " * 24 + "+91 98765 43210" + " " * 25, None),
+    (" " * 25 + "+91 98765 43210" + " " * 25, Rejection.NUMBER_CELL_TOO_LONG),
+    ("(" * 131_071 + "!", Rejection.NUMBER_CELL_TOO_LONG),
+    (" " * 131_071 + "x", Rejection.NUMBER_CELL_TOO_LONG),
+]
+
+
+@pytest.mark.parametrize(
+    ("cell", "rejection"),
+    CELLS,
+    ids=["64-digits", "65-digits", "padded-to-64", "padded-to-65", "131072-brackets", "131072-spaces"],
+)
+def test_a_number_cell_longer_than_any_number_is_rejected_as_such(cell, rejection):
+    if rejection is None:
+        assert NumberRules().normalise(cell).digits == "919876543210"
+        return
+    with pytest.raises(Rejected) as caught:
+        NumberRules().normalise(cell)
+    assert caught.value.rejection is rejection
+    if rejection is Rejection.NUMBER_CELL_TOO_LONG:
+        assert caught.value.reason == f"number is {len(cell)} characters, too long to be a phone number (limit 64)"
 
 
 def test_an_unknown_default_region_is_refused_at_once():
@@ -119,10 +196,12 @@ def test_an_unknown_check_level_is_refused_at_once():
         NumberRules("", "strict")
 
 
-def test_a_number_seen_again_is_answered_from_the_cache():
+def test_a_number_seen_again_is_answered_from_the_cache(monkeypatch):
+    read = []
+    monkeypatch.setattr(phone_numbers, "_digits", lambda written: read.append(written) or _digits(written))
     rules = NumberRules("IN")
     assert rules.normalise("98765 43210") == rules.normalise("98765 43210")
-    assert rules.normalise.cache_info().hits == 1  # type: ignore[attr-defined]
+    assert read == ["98765 43210"]
 
 
 def _library_says(international: bool, digits: str, region: str, check: str) -> str | None:

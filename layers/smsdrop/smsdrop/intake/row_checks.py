@@ -1,0 +1,104 @@
+"""The rules for one data row: text, field count, number, content, senderId, orderId, duplicates.
+
+A row that passes is a Recipient; one that fails is a RowError holding the cells that identify it, cut to
+the bounds of bounds.py, so a rejected row is recorded whatever its cells hold.
+"""
+
+from __future__ import annotations
+
+import re
+
+from smsdrop.intake.bounds import CELL_CHARS, cut, shown
+from smsdrop.intake.columns import Columns
+from smsdrop.intake.first_rows import FirstRows
+from smsdrop.intake.phone_numbers import NumberRules
+from smsdrop.intake.rejections import Rejected, Rejection, column_name
+from smsdrop.models import Recipient, Row, RowError
+
+CONTENT_LIMIT = 1024
+SENDER_ID_LIMIT = 32
+ORDER_ID_LIMIT = 64
+_UNDECODED = re.compile("[\udc00-\udcff]")  # how LineFeed keeps bytes that are not UTF-8, and NUL
+
+
+class RowCheck:
+    """Checks the data rows of one file, remembering what duplicates and repeated orderIds need."""
+
+    def __init__(self, columns: Columns, numbers: NumberRules, reject_duplicates: bool, job_id: str) -> None:
+        self._names = columns.names
+        self._width = len(columns.names)
+        self._number, self._content = columns.number, columns.content
+        self._sender_id, self._order_id = columns.sender_id, columns.order_id
+        self._normalise = numbers.normalise
+        self._order_ids = FirstRows()
+        self._sends = FirstRows() if reject_duplicates else None
+        self._order_prefix = _order_prefix(job_id)
+
+    def __call__(self, fields: list[str], row: int, offset: int) -> Row | None:
+        """The row as a Recipient, or a RowError; None for a blank line."""
+        if len(fields) != self._width:
+            wrong = Rejected(Rejection.FIELD_COUNT, found=len(fields), expected=self._width)
+            return self.refuse(fields, row, offset, wrong)
+        fields.append("")
+        content = fields[self._content].strip()
+        sender_id = fields[self._sender_id].strip()
+        order_id = fields[self._order_id].strip()
+        try:
+            number, country_code = self._normalise(fields[self._number])
+            if not content or len(content) > CONTENT_LIMIT or len(sender_id) > SENDER_ID_LIMIT:
+                _check_text(content, sender_id)
+            if order_id:
+                self._check_order_id(order_id, row)
+            if self._sends is not None:
+                self._check_not_sent(number, content, row)
+        except Rejected as rejected:
+            return self.refuse(fields, row, offset, rejected)
+        return Recipient(
+            row, offset, number, country_code, content, sender_id, order_id or self._order_prefix + str(row)
+        )
+
+    def undecoded(self, fields: list[str]) -> Rejected | None:
+        """NOT_TEXT naming the first cell that holds a byte that was not UTF-8 (or a NUL), if one does."""
+        for position, cell in enumerate(fields):
+            if bad := _UNDECODED.search(cell):
+                where = f"column {column_name(self._names[position])}" if position < self._width else "an extra cell"
+                return Rejected(Rejection.NOT_TEXT, byte=shown(bad[0]), where=where)
+        return None
+
+    def refuse(self, fields: list[str], row: int, offset: int, rejected: Rejected) -> RowError | None:
+        """The row as a RowError with the cells that could be read, each cut to CELL_CHARS; None if blank."""
+        if not any(map(str.strip, fields)):
+            return None
+        cells = [*fields, *[""] * self._width]
+        number, sender_id = cut(cells[self._number], CELL_CHARS), cut(cells[self._sender_id].strip(), CELL_CHARS)
+        order_id = cut(cells[self._order_id].strip(), CELL_CHARS) or f"{self._order_prefix}{row}"
+        return RowError(row, offset, number, sender_id, order_id, rejected.rejection.value, rejected.reason)
+
+    def _check_order_id(self, order_id: str, row: int) -> None:
+        if len(order_id) > ORDER_ID_LIMIT:
+            raise Rejected(Rejection.ORDER_ID_TOO_LONG, length=len(order_id), limit=ORDER_ID_LIMIT)
+        if "," in order_id:
+            raise Rejected(Rejection.ORDER_ID_COMMA)
+        first = self._order_ids.first(hash(order_id), row)
+        if first != row:
+            raise Rejected(Rejection.ORDER_ID_REPEATED, order_id=order_id, row=first)
+
+    def _check_not_sent(self, number: str, content: str, row: int) -> None:
+        first = self._sends.first(hash((number, content)), row)  # type: ignore[union-attr]
+        if first != row:
+            raise Rejected(Rejection.DUPLICATE, row=first)
+
+
+def _check_text(content: str, sender_id: str) -> None:
+    if not content:
+        raise Rejected(Rejection.CONTENT_EMPTY)
+    if len(content) > CONTENT_LIMIT:
+        raise Rejected(Rejection.CONTENT_TOO_LONG, length=len(content), limit=CONTENT_LIMIT)
+    if len(sender_id) > SENDER_ID_LIMIT:
+        raise Rejected(Rejection.SENDER_TOO_LONG, length=len(sender_id), limit=SENDER_ID_LIMIT)
+
+
+def _order_prefix(job_id: str) -> str:
+    """The start of generated orderIds: the job id (no commas, short enough for 10-digit rows) and a dash."""
+    job = job_id.replace(",", "")[: ORDER_ID_LIMIT - 11]
+    return f"{job or 'row'}-"
