@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -12,7 +12,10 @@ from botocore.config import Config
 AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=32)
 
 
-def aws_client(name: str) -> Any:
+Service = Literal["s3", "dynamodb", "secretsmanager", "sqs"]
+
+
+def aws_client(name: Service) -> Any:
     """A boto3 client for service `name` from the environment (AWS_ENDPOINT_URL points it at moto server locally)."""
     return boto3.client(name, config=AWS_CONFIG)
 
@@ -29,4 +32,4 @@ class Clients:
     @classmethod
     def default(cls) -> Clients:
         """Clients from the environment."""
-        return cls(*(aws_client(name) for name in ("s3", "dynamodb", "secretsmanager", "sqs")))
+        return cls(aws_client("s3"), aws_client("dynamodb"), aws_client("secretsmanager"), aws_client("sqs"))
