@@ -125,9 +125,11 @@ class PageCollector:
     def add(self, item: Mapping[str, Any]) -> None:
         """Take one item into the page's tallies."""
         status = item["status"]["S"]
-        at = int(_value(item, "submitted_at") or _value(item, "updated_at") or 0)
+        stamp = item.get("submitted_at") or item.get("updated_at")  # when it was sent, else recorded
+        at = int(stamp["N"]) if stamp else 0
         self._minutes[at - at % 60] += 1
-        self._span(str(_value(item, "batch") or ""), at)
+        batch = item.get("batch")
+        self._span(batch["S"] if batch else "", at)
         if status in PROBLEMS:
             self._reason(status, item)
         if status == Status.FAILED and (code := _value(item, "provider_code")):
@@ -165,7 +167,7 @@ class PageCollector:
     def _cost(self, item: Mapping[str, Any]) -> None:
         parts = int(item["parts"]["N"])
         number = item["number"]["S"]
-        code = str(_value(item, "country_code") or "?")
+        code = item["country_code"]["N"] if "country_code" in item else "?"
         country = self._countries.setdefault(code, CountryCost(code))
         country.numbers += 1
         country.parts += parts
