@@ -1,7 +1,9 @@
 """Hostile and broken uploads (tests/data/bad/, expectations.toml): each goes through the real job runner against
 moto server and the simulator, and must end in a recorded job outcome - refused with its reason, or completed
 with the bad rows rejected - never a crash, a hang (pytest-timeout) or a memory blow-up (peak RSS, measured in a
-process of its own for the big ones, which are generated here rather than committed)."""
+process of its own for the big ones, which are generated here rather than committed). Whatever the file holds,
+what is recorded is bounded text (intake/bounds.py) and a results file lists every recorded row: no file is
+poison that fails the job's writes on every retry."""
 
 import csv
 import hashlib
@@ -15,6 +17,7 @@ import pytest
 
 from local import ROOT
 from local.invoke import s3_put_event
+from smsdrop.intake.bounds import CELL_CHARS, REASON_CHARS, REFUSAL_CHARS
 from smsdrop.send.runner import RunEnd
 from tests.reliability.support import function_env, invoke, stored_items, stored_job
 
@@ -24,6 +27,8 @@ HEADER = "number,content,senderId,orderId\n"
 COMMITTED = sorted(name for name, e in EXPECTED.items() if "generate" not in e)
 GENERATED = sorted(name for name, e in EXPECTED.items() if "generate" in e)
 SMALL = b"number,content,senderId,orderId\n919876500001,hi,S,o1\n919876500002,hi,S,o2\n919876500003,hi,S,o3\n"
+ITEM_BYTES = 400_000  # DynamoDB's item size limit
+MARKER_CHARS = len("…[cut 131072 chars]")
 
 
 def test_the_table_names_every_committed_file_and_nothing_else():
@@ -34,6 +39,7 @@ def test_the_table_names_every_committed_file_and_nothing_else():
 
 def check_outcome(name, expected, job, items, audit, rows_sent_as=None):
     """The job ended as the table says; nothing was sent that should not be, and nothing sent was changed."""
+    check_bounded(job, items)
     accepted = {a.order_id: a for a in audit.accepted}
     if expected["outcome"] == "refused":
         assert job["state"] == "FAILED", name
@@ -54,6 +60,23 @@ def check_outcome(name, expected, job, items, audit, rows_sent_as=None):
         assert {o: a.content_sha256 for o, a in accepted.items()} == {o: rows_sent_as[o] for o in accepted}
 
 
+def check_bounded(job, items):
+    """What was recorded is text of a bounded size, whatever the file held."""
+    assert len(job.get("error", "")) <= REFUSAL_CHARS
+    for item in items:
+        assert sum(len(k) + len(str(v).encode()) for k, v in item.items()) < ITEM_BYTES  # strict UTF-8
+        assert len(item["reason"]) <= REASON_CHARS
+        assert all(len(item[cell]) <= CELL_CHARS + MARKER_CHARS for cell in ("number", "sender_id", "order_id"))
+
+
+def check_results_file(s3, bucket, job, items):
+    """The results file was written, one line for every recorded row."""
+    body = s3.get_object(Bucket=bucket, Key=job["results_key"])["Body"].read().decode()
+    lines = list(csv.reader(io.StringIO(body, newline="")))
+    assert lines[0][0] == "row"
+    assert sorted(int(line[0]) for line in lines[1:]) == sorted(int(i["row"]) for i in items)
+
+
 def written_contents(data: bytes) -> dict[str, str]:
     """orderId -> sha256 of the content cell as written (trimmed), for every row of a small CSV."""
     rows = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
@@ -69,7 +92,9 @@ def test_a_committed_bad_file_ends_as_the_table_says(harness, simulator, name):
     result = harness.run(upload)
     assert result.end.value == ("FAILED" if expected["outcome"] == "refused" else "COMPLETED")
     contents = written_contents(data) if expected["outcome"] == "completed" else None
-    check_outcome(name, expected, harness.job(upload), harness.items(upload), simulator.audit(), contents)
+    job, items = harness.job(upload), harness.items(upload)
+    check_outcome(name, expected, job, items, simulator.audit(), contents)
+    check_results_file(harness.aws.client("s3"), upload.bucket, job, items)
 
 
 # ---------------------------------------------------------------------------------------------- generated
@@ -97,6 +122,29 @@ def invalid_utf8_after_the_first_block(path):
     rows = "".join(f"9198765{i:05d},{'w' * 1000},S,o{i}\n" for i in range(300))  # past the first 256 KiB read
     tail = b"919876509998,caf\xe9,S,bad\n919876509999,fine,S,last\n"
     path.write_bytes(HEADER.encode() + rows.encode() + tail)
+
+
+def bad_bytes_in_number_and_order_id_after_the_first_block(path):
+    rows = "".join(f"9198765{i:05d},{'w' * 1000},S,o{i}\n" for i in range(300))  # past the first 256 KiB read
+    tail = b"91987650999\xe9,hi,S,n1\n919876509998,hi,S,caf\xe9\n919876509999,fine,S,last\n"  # Windows-1252 e-acute
+    path.write_bytes(HEADER.encode() + rows.encode() + tail)
+
+
+def cells_of_240kb(path):
+    big = "\U00020000" * 60_000  # 240 KB of UTF-8 in 60 000 characters, within csv's field limit of 131 072
+    rows = [f"{big},hi,S,o1", f"919876500002,hi,{big},o2", f"919876500003,hi,S,{big}", "919876500004,hi,S,o4"]
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+
+
+def number_cells_of_131072_characters(path):
+    cell = "(" * 131_071 + "!"  # as long as csv allows: the old pattern took about a minute over each
+    rows = [f"{cell},hi,S,o{i}" if i % 2 else f"9198765{i:05d},hi,S,o{i}" for i in range(1, 7)]
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+
+
+def header_700kb_without_content(path):
+    names = ",".join(f"column{i:05d}" for i in range(60_000))
+    path.write_text(f"number,{names}\n919876500001{',' * 60_000}\n")
 
 
 def gzip_bomb_one_line(path):
@@ -128,6 +176,10 @@ GENERATORS = {
         row_100k_columns,
         header_100k_columns,
         invalid_utf8_after_the_first_block,
+        bad_bytes_in_number_and_order_id_after_the_first_block,
+        cells_of_240kb,
+        number_cells_of_131072_characters,
+        header_700kb_without_content,
         gzip_bomb_one_line,
         gzip_bomb_blank_lines,
         excel_padding_rows,
@@ -165,6 +217,7 @@ def test_a_generated_bad_file_ends_as_the_table_says_in_bounded_time_and_memory(
     table = harness.aws.names.table
     job, items = stored_job(table, upload.job_id), stored_items(table, upload.job_id)
     check_outcome(name, expected, job, items, simulator.audit())
+    check_results_file(harness.aws.client("s3"), upload.bucket, job, items)
     peak = done.answer["max_rss_kb"] / 1024
     print(f"\n{name}: {path.stat().st_size / 1e6:.1f} MB, peak RSS {peak:.0f} MB (3-row file: {baseline:.0f} MB)")
     assert peak - baseline < expected["max_rss_mb"]
