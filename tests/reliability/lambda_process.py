@@ -36,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from ingest import app
     from smsdrop.config import Settings
-    from smsdrop.send.wiring import Clients, build_runner
+    from smsdrop.send.clients import Clients
+    from smsdrop.send.wiring import build_runner
 
     if args.clock_offset_s:
         offset = args.clock_offset_s
