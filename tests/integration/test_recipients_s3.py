@@ -81,6 +81,11 @@ CORPUS = [
         ],
     ),
     (
+        "latin1.csv",
+        {},
+        [(2, "447911123456", "Caf\u00e9 ouvert")],
+    ),
+    (
         "recipients.csv.gz",
         {},
         [
@@ -102,7 +107,6 @@ REFUSED = [
     ("empty.csv", FileProblem.EMPTY),
     ("header_only.csv", FileProblem.HEADER_ONLY),
     ("binary.csv", FileProblem.BINARY),
-    ("latin1.csv", FileProblem.NOT_UTF8),
 ]
 
 

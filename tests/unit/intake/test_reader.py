@@ -17,18 +17,17 @@ REFUSED_FILES = [
     (b"number,content\n", FileProblem.HEADER_ONLY),
     (b"number,content\n\n  \n,\n", FileProblem.HEADER_ONLY),
     (b"name,content\nAsha,Hi\n", FileProblem.NO_NUMBER_COLUMN),
-    (b"number;content\n1;2\n", FileProblem.NO_NUMBER_COLUMN),
+    (b"number|content\n1|2\n", FileProblem.NO_NUMBER_COLUMN),
     (b"phone,sender\n1,2\n", FileProblem.NO_CONTENT_COLUMN),
     (b"phone,mobile,content\n1,2,3\n", FileProblem.DUPLICATE_COLUMN),
     (b"number,content,notes,Notes\n1,2,3,4\n", FileProblem.DUPLICATE_COLUMN),
     (b"number,content,\n1,2,3\n", FileProblem.EMPTY_COLUMN_NAME),
     (b"PK\x03\x04\x14\x00\x00\x00\x08\x00number,content\n", FileProblem.BINARY),
-    ("num\u00e9ro,number,content\n1,2,3\n".encode("latin-1"), FileProblem.NOT_UTF8),
 ]
 REFUSED_IDS = [
     "empty", "blank-first-line", "header-only", "header-and-blank-lines", "no-number-column",
-    "semicolons", "no-content-column", "two-aliases-of-number", "same-name-twice", "unnamed-column",
-    "zip-or-xlsx", "latin-1",
+    "pipes", "no-content-column", "two-aliases-of-number", "same-name-twice", "unnamed-column",
+    "zip-or-xlsx",
 ]  # fmt: skip
 
 

@@ -10,13 +10,18 @@ from smsdrop.intake.uploads import Upload
         ("incoming/campaign.CSV", True),
         ("incoming/sub/folder/list.csv.gz", True),
         ("reports/campaign.results.csv", False),
-        ("incoming/campaign.xlsx", False),
+        ("incoming/campaign.xlsx", True),
+        ("incoming/campaign.XLSX", True),
+        ("incoming/campaign.xls", False),
         ("campaign.csv", False),
         ("incoming/campaign.csv.zip", False),
     ],
-    ids=["csv", "upper-case-suffix", "gzip-in-subfolder", "report", "excel", "outside-incoming", "zip"],
+    ids=[
+        "csv", "upper-case-suffix", "gzip-in-subfolder", "report", "xlsx", "upper-case-xlsx", "old-excel",
+        "outside-incoming", "zip",
+    ],  # fmt: skip
 )
-def test_only_csv_files_under_incoming_are_jobs(key, is_job):
+def test_only_csv_and_xlsx_files_under_incoming_are_jobs(key, is_job):
     assert Upload("b", key).is_job is is_job
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from smsdrop.intake.bounds import COLUMN_NAME_CHARS, cut
 from smsdrop.intake.rejections import FileProblem, FileRefused, column_list, column_name
@@ -33,6 +34,13 @@ class Columns:
     content: int
     sender_id: int
     order_id: int
+    by_name: Mapping[str, int] = field(default_factory=dict)
+    """Every column's position under its canonical name (known fields under the field's name)."""
+
+    def position(self, name: str) -> int | None:
+        """Where the column `name` is, matched as headers are (any alias of a known field finds it); None if absent."""
+        canonical = _NAME_NOISE.sub("", name).lower()
+        return self.by_name.get(_FIELD_OF.get(canonical, canonical))
 
     @classmethod
     def of(cls, header: list[str] | None) -> Columns:
@@ -45,15 +53,15 @@ class Columns:
         if not any(names):
             raise FileRefused(FileProblem.NO_HEADER)
         found = _fields(names)
-        for field, problem in (("number", FileProblem.NO_NUMBER_COLUMN), ("content", FileProblem.NO_CONTENT_COLUMN)):
-            if field not in found:
+        for needed, problem in (("number", FileProblem.NO_NUMBER_COLUMN), ("content", FileProblem.NO_CONTENT_COLUMN)):
+            if needed not in found:
                 raise FileRefused(problem, names)
         extra = [name for name, field in zip(names, found, strict=True) if field not in ALIASES]
         if extra:
             logger.info("Ignoring columns smsdrop does not use: %s", column_list(extra))
         absent = len(names)
         sender_id, order_id = found.get("senderId", absent), found.get("orderId", absent)
-        return cls(names, found["number"], found["content"], sender_id, order_id)
+        return cls(names, found["number"], found["content"], sender_id, order_id, found)
 
 
 def _fields(names: tuple[str, ...]) -> dict[str, int]:

@@ -1,20 +1,23 @@
 """The bytes of an upload as lines of text: streamed from S3, inflated if gzip, cut at line ends byte-exactly.
 
-Every line knows the byte offset (in the inflated text) where it starts, so a row can be found again on a
-resume. Bytes that are not UTF-8 do not stop the feed: their block is decoded with the bad bytes as lone
-surrogates (NUL as U+DC00), and the rows that hold them are rejected downstream.
+Every line knows the byte offset (in the inflated bytes, whatever the encoding) where it starts, so a row can be
+found again on a resume. The encoding is decided once, from the first bytes (text_encoding.py). Bytes it cannot
+decode do not stop the feed: their block is decoded with the bad bytes as lone surrogates (NUL as U+DC00), and
+the rows that hold them are rejected downstream.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, chain
 from typing import Any
 
 from aws_lambda_powertools.utilities.streaming import S3Object
 
 from smsdrop.intake.rejections import FileProblem, FileRefused
+from smsdrop.intake.text_encoding import TextEncoding, decided, utf16_by_mark, utf16_sizes, utf16_text
 
 READ_BYTES = 1 << 18
 MAX_LINE_BYTES = 1 << 20
@@ -67,12 +70,13 @@ def _gunzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 class LineFeed:
-    """Lines of text from chunks of bytes, with the byte offset where each line starts.
+    """Lines of text from chunks of bytes, with the byte offset (in those bytes) where each line starts.
 
-    Lines are cut at LF, CR or CRLF; a block of whole lines is decoded at once. A block that is not
-    UTF-8 (or holds NUL bytes) is decoded with its bad bytes as lone surrogates, so the rows that hold
-    them can be rejected; `dirty_until` is the line number after the last such block, `problem`
-    describes the first one.
+    The encoding is decided from the first bytes (text_encoding.py) and kept in `encoding`. Lines are cut at LF, CR
+    or CRLF; a block of whole lines is decoded at once. A block with bytes its encoding cannot decode (or NUL
+    bytes) is decoded with them as lone surrogates (NUL as U+DC00), so the rows that hold them can be rejected;
+    `dirty_until` is the line number after the last such block. `problem` is set when the first block holds NUL
+    bytes: not text at all.
     """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
@@ -81,6 +85,7 @@ class LineFeed:
         self._offsets = [0]
         self.dirty_until = 0
         self.problem: FileRefused | None = None
+        self.encoding: TextEncoding | None = None
 
     def lines(self) -> Iterator[str]:
         """Every line, line ends kept (csv.reader needs them inside quoted fields)."""
@@ -91,37 +96,61 @@ class LineFeed:
         return self._offsets[line - self._base]
 
     def _blocks(self) -> Iterator[list[str]]:
-        carry = b""
-        for chunk in self._chunks:
-            data = carry + chunk
-            cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
+        chunks = iter(self._chunks)
+        head = next(chunks, b"")
+        self.encoding = utf16_by_mark(head)
+        if self.encoding is None:
+            return self._whole_lines(chain([head], chunks), self._block)
+        return self._whole_lines(utf16_text(chain([head], chunks), self.encoding), self._text_block)
+
+    def _whole_lines(self, pieces: Iterable[Any], block: Callable[[Any], list[str]]) -> Iterator[list[str]]:
+        """Blocks of whole lines from pieces of bytes (or of UTF-16 text, alike), each decoded by `block`."""
+        carry = None
+        for piece in pieces:
+            data = piece if carry is None else carry + piece
+            lf, cr = _LINE_ENDS[type(piece)]
+            cut = max(data.rfind(lf), data.rfind(cr, 0, len(data) - 1)) + 1
             carry = data[cut:]
             if len(carry) > MAX_LINE_BYTES:
                 raise FileRefused(FileProblem.LINE_TOO_LONG, offset=self._offsets[-1], limit=MAX_LINE_BYTES)
             if cut:
-                yield self._block(data[:cut])
+                yield block(data[:cut])
         if carry:
-            yield self._block(carry)
+            yield block(carry)
 
     def _block(self, data: bytes) -> list[str]:
+        """The lines of a block of bytes in a one-byte line-end encoding (UTF-8 or Windows-1252)."""
         lines = data.splitlines(keepends=True)
-        start = self._offsets[-1]
-        self._base += len(self._offsets) - 1
-        self._offsets = list(accumulate(map(len, lines), initial=start))
+        self._advance(list(map(len, lines)))
+        if self.encoding is None:
+            self.encoding = decided(data)
+            if b"\0" in data:
+                self.problem = FileRefused(FileProblem.BINARY)
+        codec = self.encoding.codec
         if b"\0" not in data:
             try:
-                return list(map(bytes.decode, lines))
+                return list(map(bytes.decode, lines)) if codec == _UTF8 else [line.decode(codec) for line in lines]
             except UnicodeDecodeError:
                 pass
         self.dirty_until = self._base + len(lines)
-        self.problem = self.problem or _text_problem(data, start)
-        return [line.decode(errors="surrogateescape").replace("\0", "\udc00") for line in lines]
+        return [line.decode(codec, errors="surrogateescape").replace("\0", "\udc00") for line in lines]
+
+    def _text_block(self, text: str) -> list[str]:
+        """The lines of a block of UTF-16 text; NUL characters and unpaired surrogates make it dirty."""
+        lines = _TEXT_LINE.findall(text)
+        self._advance(utf16_sizes(lines, self.encoding))  # type: ignore[arg-type]
+        if "\0" in text or _SURROGATE.search(text):
+            self.dirty_until = self._base + len(lines)
+            return [line.replace("\0", "\udc00") for line in lines]
+        return lines
+
+    def _advance(self, sizes: list[int]) -> None:
+        """Note the byte sizes of the next lines."""
+        self._base += len(self._offsets) - 1
+        self._offsets = list(accumulate(sizes, initial=self._offsets[-1]))
 
 
-def _text_problem(data: bytes, start: int) -> FileRefused:
-    try:
-        data.decode()
-    except UnicodeDecodeError as error:
-        if not 0 <= data.find(b"\0") < error.start:
-            return FileRefused(FileProblem.NOT_UTF8, offset=start + error.start)
-    return FileRefused(FileProblem.BINARY)
+_LINE_ENDS: dict[type, tuple[Any, Any]] = {bytes: (b"\n", b"\r"), str: ("\n", "\r")}
+_UTF8 = TextEncoding.UTF8.codec
+_TEXT_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # bytes.splitlines' line ends, in text
+_SURROGATE = re.compile("[\ud800-\udfff]")

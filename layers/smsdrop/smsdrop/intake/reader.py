@@ -1,56 +1,72 @@
-"""Rows of a recipients CSV in S3, streamed and checked one at a time: each becomes a Recipient or a RowError.
+"""Rows of a recipients file in S3, streamed and checked one at a time: each becomes a Recipient or a RowError.
 
-Bytes come in chunks (gzip inflated on the fly), are cut into lines whose byte offsets are known (line_feed.py),
-and the lines go to `csv.reader`, which joins the lines of quoted fields; its `line_num` tells where each record
-ends, so every row knows the exact offset it starts at, and a checkpoint can resume there.
+A CSV (plain or gzip) is read as bytes in chunks, cut into lines whose byte offsets are known and joined into
+records (csv_records.py: encoding and delimiter decided once, from the first bytes and the header line); an XLSX
+is read as a sheet, row by row (sheet_records.py). Every row knows where it starts, so a checkpoint can resume
+there: a byte offset in a CSV, a row number in a sheet.
 
-Whole-file problems found before the first row (empty, binary, not UTF-8 in the first block, missing
-columns) raise FileRefused before any row; bytes that are not UTF-8 further on reject only their rows.
-Corrupt gzip, a line over MAX_LINE_BYTES, a quote that never closes or more than MAX_BLANK_LINES blank
-lines can only be found where they are, so they raise FileRefused there, after earlier rows.
+Whole-file problems found before the first row (empty, binary, not a workbook, missing columns) raise FileRefused
+before any row; cells that cannot be read further on reject only their rows. Corrupt gzip, a line over
+MAX_LINE_BYTES, a quote that never closes or more than MAX_BLANK_LINES blank lines can only be found where they
+are, so they raise FileRefused there, after earlier rows.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from smsdrop.intake.columns import Columns
-from smsdrop.intake.line_feed import LineFeed, ObjectBytes
+from smsdrop.intake.csv_records import CsvRecords, Record
+from smsdrop.intake.file_format import FileFormat
+from smsdrop.intake.line_feed import ObjectBytes
 from smsdrop.intake.phone_numbers import NumberRules
 from smsdrop.intake.rejections import FileProblem, FileRefused
-from smsdrop.intake.row_checks import RowCheck
+from smsdrop.intake.row_checks import Destinations, RowCheck
+from smsdrop.intake.sheet_records import SheetRecords
+from smsdrop.intake.uploads import is_workbook
 from smsdrop.models import Position, Row
+from smsdrop.output.cheaper_texts import TextTally
+
+logger = logging.getLogger(__name__)
 
 MAX_BLANK_LINES = 1 << 20  # more than a spreadsheet has rows: only a generated file has more
 
 
 @dataclass(frozen=True, slots=True)
 class RowRules:
-    """How rows are checked: the default region and level for numbers, duplicates, the job for orderIds."""
+    """How rows are checked: the default region and level for numbers, duplicates, the job for orderIds, the
+    countries allowed (calling codes; none = all) and whether texts are made GSM-safe."""
 
     default_region: str = ""
     number_check: str = "valid"
     reject_duplicates: bool = True
     job_id: str = ""
+    allowed_countries: frozenset[int] = frozenset()
+    gsm_safe: bool = False
 
     def check(self, columns: Columns) -> RowCheck:
         """The check of the data rows under these columns."""
         numbers = NumberRules(self.default_region, self.number_check)
-        return RowCheck(columns, numbers, self.reject_duplicates, self.job_id)
+        destinations = Destinations(self.allowed_countries)
+        texts = TextTally(safe=self.gsm_safe)
+        return RowCheck(columns, numbers, self.reject_duplicates, self.job_id, destinations, texts)
 
 
 class RecipientReader:
-    """Streams the rows of one S3 object (plain or gzip CSV) and checks each; never holds the whole file."""
+    """Streams the rows of one S3 object (CSV, gzip CSV or XLSX) and checks each; never holds the whole file."""
 
     def __init__(self, s3_client: Any, bucket: str, key: str, version_id: str | None, rules: RowRules) -> None:
-        self._open = ObjectBytes(s3_client, bucket, key, version_id)
+        self._object = (s3_client, bucket, key, version_id)
         self._rules = rules
         self._row = 1
         self._end = 0
         self._blank_lines = 0
+        self._format: FileFormat | None = None
+        self._texts = TextTally(safe=rules.gsm_safe)
 
     @property
     def position(self) -> Position:
@@ -62,17 +78,26 @@ class RecipientReader:
         """Blank lines skipped so far in the file, those before a resume point included."""
         return self._blank_lines
 
+    def report(self) -> dict[str, Any]:
+        """What the job's summary says of the file as read so far: its format, the rules, the texts' cost."""
+        allowed = sorted(self._rules.allowed_countries) or "all"
+        fmt = self._format.as_json() if self._format else {}
+        return {**fmt, "allowed_countries": allowed, **self._texts.as_json()}
+
     def rows(self, start: Position | None = None) -> Iterator[Row]:
         """Every data row from `start` (default: the first), checked; FileRefused if the file cannot be used.
 
         Rows are numbered as records (header = 1). On a resume the part before `start` is read and checked
         again, not yielded: duplicates and repeated orderIds are still found, and blank lines still counted.
         """
-        feed = LineFeed(self._open())
-        records = csv.reader(feed.lines(), strict=True)  # a quote left open must not swallow the rows after it
-        columns = _header(records, feed)
-        self._row, self._end, self._blank_lines = 1, feed.offset_at(records.line_num), 0
-        checked = self._checked(records, feed, self._rules.check(columns))
+        source = self._source()
+        columns = source.header()
+        self._format = source.format
+        logger.info("Reading the file as %s", source.format.described())
+        check = self._rules.check(columns)
+        self._texts = check.texts
+        self._row, self._end, self._blank_lines = 1, source.header_end, 0
+        checked = self._checked(source.records(check), check)
         fresh = start is None or start.offset <= self._end
         if not fresh:
             self._skip(checked, start)  # type: ignore[arg-type]
@@ -84,6 +109,11 @@ class RecipientReader:
             yield first
             yield from rows
 
+    def _source(self) -> CsvRecords | SheetRecords:
+        if is_workbook(self._object[2]):
+            return SheetRecords(*self._object)
+        return CsvRecords(ObjectBytes(*self._object)())
+
     def _skip(self, checked: Iterator[Row | None], start: Position) -> None:
         """Read the records before `start`; ValueError if no record starts there."""
         for _ in checked:
@@ -92,18 +122,13 @@ class RecipientReader:
         if self.position != start:
             raise ValueError(f"{start} is not a record boundary of this file (reached {self.position})")
 
-    def _checked(self, records: Iterator[list[str]], feed: LineFeed, check: RowCheck) -> Iterator[Row | None]:
+    def _checked(self, records: Iterator[Record], check: RowCheck) -> Iterator[Row | None]:
         """Each record checked (None for a blank line); the position moves past each as it is read."""
-        row, end, line = self._row, self._end, records.line_num  # type: ignore[attr-defined]
+        row = self._row
         try:
-            for fields in records:
+            for fields, offset, end, problem in records:
                 row += 1
-                first_line, line = line, records.line_num  # type: ignore[attr-defined]
-                offset, end = end, feed.offset_at(line)
-                if first_line < feed.dirty_until and (undecoded := check.undecoded(fields)):
-                    result: Row | None = check.refuse(fields, row, offset, undecoded)
-                else:
-                    result = check(fields, row, offset)
+                result = check(fields, row, offset) if problem is None else check.refuse(fields, row, offset, problem)
                 self._row, self._end = row, end
                 if result is None:
                     self._blank_lines += 1
@@ -112,11 +137,3 @@ class RecipientReader:
                 yield result
         except csv.Error:
             raise FileRefused(FileProblem.UNCLOSED_QUOTE, row=row + 1) from None
-
-
-def _header(records: Iterator[list[str]], feed: LineFeed) -> Columns:
-    """The columns named by the first record; FileRefused if the file is empty, not text or lacks a column."""
-    header = next(records, None)
-    if feed.problem is not None:
-        raise feed.problem
-    return Columns.of(header)

@@ -27,6 +27,10 @@ class Rejection(StrEnum):
     NUMBER_LENGTH = "NUMBER_LENGTH"
     NUMBER_LOCAL_ONLY = "NUMBER_LOCAL_ONLY"
     NUMBER_INVALID = "NUMBER_INVALID"
+    NUMBER_NOT_WHOLE = "NUMBER_NOT_WHOLE"
+    COUNTRY_NOT_ALLOWED = "COUNTRY_NOT_ALLOWED"
+    PLACEHOLDER_NO_COLUMN = "PLACEHOLDER_NO_COLUMN"
+    PLACEHOLDER_EMPTY = "PLACEHOLDER_EMPTY"
     CONTENT_EMPTY = "CONTENT_EMPTY"
     CONTENT_TOO_LONG = "CONTENT_TOO_LONG"
     SENDER_TOO_LONG = "SENDER_TOO_LONG"
@@ -63,6 +67,12 @@ _ROW_MESSAGES: dict[Rejection, str] = {
     Rejection.NUMBER_LENGTH: "no number of +{country_code} has {digits} digits",
     Rejection.NUMBER_LOCAL_ONLY: "too short for +{country_code}: the area code seems to be missing",
     Rejection.NUMBER_INVALID: "not a valid number for +{country_code}",
+    Rejection.NUMBER_NOT_WHOLE: (
+        "number is the decimal number {value} in the spreadsheet, not a phone number: format the column as text"
+    ),
+    Rejection.COUNTRY_NOT_ALLOWED: "country +{country_code} not allowed (ALLOWED_COUNTRIES: {allowed})",
+    Rejection.PLACEHOLDER_NO_COLUMN: "placeholder (({name})) names no column of the file",
+    Rejection.PLACEHOLDER_EMPTY: "placeholder (({name})) is empty in this row (column {column})",
     Rejection.CONTENT_EMPTY: "content is empty",
     Rejection.CONTENT_TOO_LONG: "content is {length} characters, limit {limit}",
     Rejection.SENDER_TOO_LONG: "senderId is {length} characters, limit {limit}",
@@ -87,8 +97,10 @@ class FileProblem(StrEnum):
 
     EMPTY = "EMPTY"
     BINARY = "BINARY"
-    NOT_UTF8 = "NOT_UTF8"
+    UTF16_TRUNCATED = "UTF16_TRUNCATED"
     NOT_GZIP = "NOT_GZIP"
+    NOT_XLSX = "NOT_XLSX"
+    NO_SUCH_SHEET = "NO_SUCH_SHEET"
     NO_HEADER = "NO_HEADER"
     HEADER_ONLY = "HEADER_ONLY"
     NO_NUMBER_COLUMN = "NO_NUMBER_COLUMN"
@@ -107,8 +119,10 @@ class FileProblem(StrEnum):
 _FILE_MESSAGES: dict[FileProblem, str] = {
     FileProblem.EMPTY: "the file is empty",
     FileProblem.BINARY: "the file contains NUL bytes, so it is not CSV text (is it a spreadsheet?)",
-    FileProblem.NOT_UTF8: "the file is not UTF-8 text (byte {offset} is invalid): save it as CSV UTF-8",
+    FileProblem.UTF16_TRUNCATED: "the file ends in the middle of a UTF-16 character: is it truncated?",
     FileProblem.NOT_GZIP: "the file is not valid gzip data ({detail})",
+    FileProblem.NOT_XLSX: "the file is not an XLSX workbook smsdrop can read ({detail})",
+    FileProblem.NO_SUCH_SHEET: "the workbook has no sheet named {sheet!r} (its sheets: {sheets})",
     FileProblem.NO_HEADER: "the first line is empty: the file must start with a header row",
     FileProblem.HEADER_ONLY: "the file has a header but no rows",
     FileProblem.NO_NUMBER_COLUMN: "no number column (named number, phone, mobile, msisdn or numbers)",

@@ -1,5 +1,7 @@
-"""The rules for one data row: text, field count, number, content, senderId, orderId, duplicates.
+"""The rules for one data row: text, field count, number, its country, content, senderId, orderId, duplicates.
 
+The content sent is the content cell with its placeholders filled (placeholders.py) and, with GSM_SAFE, the usual
+offenders replaced by GSM-7 twins: that text is what the length and duplicate checks see and what is sent.
 A row that passes is a Recipient; one that fails is a RowError holding the cells that identify it, cut to
 the bounds of bounds.py, so a rejected row is recorded whatever its cells hold.
 """
@@ -7,29 +9,57 @@ the bounds of bounds.py, so a rejected row is recorded whatever its cells hold.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from smsdrop.intake.bounds import CELL_CHARS, cut, shown
 from smsdrop.intake.columns import Columns
 from smsdrop.intake.first_rows import FirstRows
 from smsdrop.intake.phone_numbers import NumberRules
+from smsdrop.intake.placeholders import Placeholders
 from smsdrop.intake.rejections import Rejected, Rejection, column_name
 from smsdrop.models import Recipient, Row, RowError
+from smsdrop.output.cheaper_texts import TextTally
 
 CONTENT_LIMIT = 1024
 SENDER_ID_LIMIT = 32
 ORDER_ID_LIMIT = 64
-_UNDECODED = re.compile("[\udc00-\udcff]")  # how LineFeed keeps bytes that are not UTF-8, and NUL
+_UNDECODED = re.compile("[\ud800-\udfff]")  # how LineFeed keeps bytes it could not decode (and NUL)
+
+
+@dataclass(frozen=True, slots=True)
+class Destinations:
+    """The country calling codes rows may be sent to (ALLOWED_COUNTRIES); none listed means every country."""
+
+    allowed: frozenset[int] = frozenset()
+
+    def check(self, country_code: int) -> None:
+        """Rejected COUNTRY_NOT_ALLOWED if `country_code` is not one of the allowed."""
+        if self.allowed and country_code not in self.allowed:
+            listed = ", ".join(map(str, sorted(self.allowed)))
+            raise Rejected(Rejection.COUNTRY_NOT_ALLOWED, country_code=country_code, allowed=listed)
 
 
 class RowCheck:
-    """Checks the data rows of one file, remembering what duplicates and repeated orderIds need."""
+    """Checks the data rows of one file, remembering what duplicates and repeated orderIds need, and tallying the
+    texts to send in `texts`."""
 
-    def __init__(self, columns: Columns, numbers: NumberRules, reject_duplicates: bool, job_id: str) -> None:
+    def __init__(
+        self,
+        columns: Columns,
+        numbers: NumberRules,
+        reject_duplicates: bool,
+        job_id: str,
+        destinations: Destinations = Destinations(),
+        texts: TextTally | None = None,
+    ) -> None:
         self._names = columns.names
         self._width = len(columns.names)
         self._number, self._content = columns.number, columns.content
         self._sender_id, self._order_id = columns.sender_id, columns.order_id
         self._normalise = numbers.normalise
+        self._destinations = destinations
+        self._fill = Placeholders(columns).fill
+        self.texts = texts or TextTally()
         self._order_ids = FirstRows()
         self._sends = FirstRows() if reject_duplicates else None
         self._order_prefix = _order_prefix(job_id)
@@ -45,6 +75,8 @@ class RowCheck:
         order_id = fields[self._order_id].strip()
         try:
             number, country_code = self._normalise(fields[self._number])
+            self._destinations.check(country_code)
+            content, replaced = self.texts.prepare(self._fill(content, fields))
             if not content or len(content) > CONTENT_LIMIT or len(sender_id) > SENDER_ID_LIMIT:
                 _check_text(content, sender_id)
             if order_id:
@@ -53,12 +85,13 @@ class RowCheck:
                 self._check_not_sent(number, content, row)
         except Rejected as rejected:
             return self.refuse(fields, row, offset, rejected)
+        self.texts.add(content, row, replaced)
         return Recipient(
             row, offset, number, country_code, content, sender_id, order_id or self._order_prefix + str(row)
         )
 
     def undecoded(self, fields: list[str]) -> Rejected | None:
-        """NOT_TEXT naming the first cell that holds a byte that was not UTF-8 (or a NUL), if one does."""
+        """NOT_TEXT naming the first cell that holds a byte its encoding could not decode (or a NUL), if one does."""
         for position, cell in enumerate(fields):
             if bad := _UNDECODED.search(cell):
                 where = f"column {column_name(self._names[position])}" if position < self._width else "an extra cell"

@@ -7,7 +7,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 INCOMING_PREFIX = "incoming/"
-CSV_SUFFIXES = (".csv", ".csv.gz")
+WORKBOOK_SUFFIX = ".xlsx"
+JOB_SUFFIXES = (".csv", ".csv.gz", WORKBOOK_SUFFIX)
+
+
+def is_workbook(key: str) -> bool:
+    """Whether the object is an Excel workbook (.xlsx) rather than a CSV."""
+    return key.lower().endswith(WORKBOOK_SUFFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +35,8 @@ class Upload:
 
     @property
     def is_job(self) -> bool:
-        """Whether this object is a CSV dropped for sending (under incoming/, .csv or .csv.gz)."""
-        return self.key.startswith(INCOMING_PREFIX) and self.key.lower().endswith(CSV_SUFFIXES)
+        """Whether this object is a file dropped for sending (under incoming/, .csv, .csv.gz or .xlsx)."""
+        return self.key.startswith(INCOMING_PREFIX) and self.key.lower().endswith(JOB_SUFFIXES)
 
     def to_message(self) -> dict[str, Any]:
         """The JSON-ready body of a continuation message."""

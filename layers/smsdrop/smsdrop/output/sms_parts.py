@@ -60,6 +60,17 @@ def sms_parts(text: str) -> Parts:
     return Parts(Encoding.UCS2, units, _count(text, units, UCS2_SINGLE, UCS2_PART, wide))
 
 
+def ucs2_culprit(text: str) -> tuple[str, int] | None:
+    """The first character of `text` that GSM-7 cannot carry, and its position (from 1); None for a GSM-7 text."""
+    found = _NOT_GSM7.search(text)
+    return None if found is None else (found[0], found.start() + 1)
+
+
+def gsm7_parts(text: str) -> int:
+    """The parts `text` would take in GSM-7 if each character GSM-7 cannot carry were one it can."""
+    return sms_parts(_NOT_GSM7.sub("?", text)).parts
+
+
 def _is_extension(char: str) -> bool:
     return char in _EXTENSION_SET
 
