@@ -79,6 +79,9 @@ class TimedReader:
     def blank_lines(self) -> int:
         return self._inner.blank_lines
 
+    def report(self) -> dict[str, Any]:
+        return self._inner.report()
+
 
 class Timed:
     """Any adapter with some of its methods timed under a stage name; everything else passes through."""

@@ -44,8 +44,8 @@ def test_every_record_of_an_event_is_its_own_upload():
 
 @pytest.mark.parametrize(
     "key",
-    ["reports/campaign.results.csv", "incoming/campaign.xlsx", "elsewhere/campaign.csv"],
-    ids=["report", "not-csv", "outside-incoming"],
+    ["reports/campaign.results.csv", "incoming/campaign.xls", "elsewhere/campaign.csv"],
+    ids=["report", "old-excel", "outside-incoming"],
 )
 def test_objects_that_are_not_csv_drops_are_ignored_without_running_a_job(key):
     ignored = event("s3-put.json")

@@ -16,6 +16,7 @@ from cfnlint.decode.cfn_yaml import load
 from local.aws import create_results_table
 from smsdrop.config import DEFAULT_GATEWAY_URL, ENV
 from smsdrop.delivery.settings import DELIVERY_ENV
+from smsdrop.intake.row_checks import Destinations
 from smsdrop.intake.uploads import Upload
 from smsdrop.store.delivery import AWAITING, AWAITING_INDEX, DUE, MSG_ID_INDEX, SUBMITTED_AT
 
@@ -287,7 +288,7 @@ def test_reports_and_their_old_versions_expire_after_the_retention_parameter(res
     assert reports["NoncurrentVersionExpiration"] == {"NoncurrentDays": {"Ref": "ReportsRetentionDays"}}
 
 
-def test_only_csv_and_csv_gz_under_incoming_trigger_the_ingest_function(resources):
+def test_only_csv_csv_gz_and_xlsx_under_incoming_trigger_the_ingest_function(resources):
     filters = set()
     for event in _props(resources, "IngestFunction")["Events"].values():
         if event["Type"] != "S3":
@@ -301,7 +302,7 @@ def test_only_csv_and_csv_gz_under_incoming_trigger_the_ingest_function(resource
         ]
         rules = {rule["Name"]: rule["Value"] for rule in event["Properties"]["Filter"]["S3Key"]["Rules"]}
         filters.add((rules["prefix"], rules["suffix"]))
-    assert filters == {("incoming/", ".csv"), ("incoming/", ".csv.gz")}
+    assert filters == {("incoming/", ".csv"), ("incoming/", ".csv.gz"), ("incoming/", ".xlsx")}
 
 
 # ---------------------------------------------------------------- table
@@ -391,6 +392,8 @@ INGEST_VARIABLES = [
     ("RESULT_TTL_DAYS", {"Ref": "ResultTtlDays"}),
     ("DEFAULT_REGION", {"Ref": "DefaultRegion"}),
     ("NUMBER_CHECK", {"Ref": "NumberCheck"}),
+    ("ALLOWED_COUNTRIES", {"Ref": "AllowedCountries"}),
+    ("GSM_SAFE", {"Ref": "GsmSafe"}),
     ("CONTINUATION_QUEUE_URL", {"Ref": "ContinuationQueue"}),
     ("LEASE_SECONDS", {"Ref": "LeaseSeconds"}),
     ("POWERTOOLS_SERVICE_NAME", "smsdrop"),
@@ -528,6 +531,8 @@ PARAMETER_DEFAULTS = [
     ("ResultTtlDays", 90),
     ("DefaultRegion", ""),
     ("NumberCheck", "valid"),
+    ("AllowedCountries", ""),
+    ("GsmSafe", "false"),
     ("ReservedConcurrency", 10),
     ("MemorySize", 512),
     ("ReportsRetentionDays", 90),
@@ -739,3 +744,18 @@ def test_every_numeric_parameter_has_a_floor_and_a_ceiling(template, name):
     assert "MinValue" in parameter
     assert "MaxValue" in parameter
     assert parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"]
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [("", True), ("91", True), ("91,44", True), ("+91, +44", True), ("1,7,358", True), ("IN", False), ("9144", False)],
+    ids=["all", "one", "two", "plus-and-spaces", "three-digit-code", "region-letters", "too-long-a-code"],
+)
+def test_allowed_countries_takes_calling_codes_as_the_code_reads_them(template, value, allowed):
+    pattern = template["Parameters"]["AllowedCountries"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) is allowed
+    if allowed:
+        Destinations.parse(value)
+    else:
+        with pytest.raises(ValueError, match="ALLOWED_COUNTRIES"):
+            Destinations.parse(value)

@@ -42,6 +42,10 @@ class Settings:
     """Resend a batch answered HTTP 500/502/504: only with the provider's word that it de-duplicates orderIds."""
     secret_max_age_s: int = 300
     prices_per_part: str = ""
+    allowed_countries: str = ""
+    """Calling codes rows may be sent to, e.g. `91,44`; empty: every country."""
+    gsm_safe: bool = False
+    """Replace smart quotes, dashes, ellipses and odd spaces by their GSM-7 twins before sending."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -82,6 +86,8 @@ ENV: dict[str, str] = {
     "retry_server_errors": "GATEWAY_RETRY_SERVER_ERRORS",
     "secret_max_age_s": "SECRET_MAX_AGE_S",
     "prices_per_part": "PRICES_PER_PART",
+    "allowed_countries": "ALLOWED_COUNTRIES",
+    "gsm_safe": "GSM_SAFE",
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -32,6 +32,14 @@ class Destinations:
 
     allowed: frozenset[int] = frozenset()
 
+    @classmethod
+    def parse(cls, setting: str) -> Destinations:
+        """From ALLOWED_COUNTRIES: calling codes separated by commas (`91,44`, `+91, +44`); empty allows all."""
+        codes = [code.strip().removeprefix("+") for code in setting.split(",") if code.strip()]
+        if not all(code.isdigit() and code.isascii() and len(code) <= 3 for code in codes):
+            raise ValueError(f"ALLOWED_COUNTRIES={setting!r}: give calling codes separated by commas, like 91,44")
+        return cls(frozenset(map(int, codes)))
+
     def check(self, country_code: int) -> None:
         """Rejected COUNTRY_NOT_ALLOWED if `country_code` is not one of the allowed."""
         if self.allowed and country_code not in self.allowed:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -30,6 +30,8 @@ class Ending:
     stop_reason: str = ""
     batches: int = 0
     dry_run: bool = False
+    intake: Mapping[str, Any] = field(default_factory=dict)
+    """What the reader says of the file: its format, the rules applied, what its texts cost (Reader.report)."""
 
 
 class Closing:
@@ -80,6 +82,7 @@ class Closing:
             "counts": counts,
             "stop_reason": ending.stop_reason or None,
             "error": error or None,
+            "intake": dict(ending.intake),
         }
 
 

@@ -33,6 +33,10 @@ class Reader(Protocol):
         """Blank lines skipped so far in the whole file, the re-scanned prefix included."""
         ...
 
+    def report(self) -> dict[str, Any]:
+        """What the job's summary says of the file as read so far (format, rules, what its texts cost)."""
+        ...
+
 
 class ReaderFactory(Protocol):
     """Opens the reader of an upload's file for its job."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -108,11 +108,12 @@ class _Invocation:
         self._remaining_ms = remaining_ms
         self._checkpoint = lease.record.checkpoint
         self._window: Window | None = None
+        self._reader: Reader | None = None
 
     def execute(self) -> RunResult:
         """Stream, batch, send and record until the file ends, the time runs short or the lease is lost."""
         shared, ports, lease = self._shared, self._ports, self._lease
-        reader = ports.reader_factory(self._upload, lease.job_id)
+        reader = self._reader = ports.reader_factory(self._upload, lease.job_id)
         dry_run = ports.dry_run(self._upload)
         lease_s, stopped = shared.settings.lease_seconds, lease.record.stop_reason
         work = BatchWork(lease, ports.results, ports.gateway, shared.pacer, self._clock, lease_s, dry_run, stopped)
@@ -160,7 +161,8 @@ class _Invocation:
         return self._close(ending)
 
     def _close(self, ending: Ending) -> RunResult:
-        return Closing(self._upload, self._lease, self._ports, self._clock).close(ending)
+        intake = self._reader.report() if self._reader else {}  # what the summary says of the file as read
+        return Closing(self._upload, self._lease, self._ports, self._clock).close(replace(ending, intake=intake))
 
 
 class _Recovery:

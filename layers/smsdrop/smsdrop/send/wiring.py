@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from smsdrop.config import Settings
 from smsdrop.intake.dry_run import is_dry_run
 from smsdrop.intake.reader import RecipientReader, RowRules
+from smsdrop.intake.row_checks import Destinations
 from smsdrop.intake.uploads import Upload
 from smsdrop.output.results_file import ReportWriter
 from smsdrop.output.sms_parts import PriceTable
@@ -44,6 +45,8 @@ def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
         default_region=settings.default_region,
         number_check=settings.number_check,
         reject_duplicates=settings.reject_duplicates,
+        allowed_countries=Destinations.parse(settings.allowed_countries).allowed,
+        gsm_safe=settings.gsm_safe,
     )
 
     def reader(upload: Upload, job_id: str) -> RecipientReader:
