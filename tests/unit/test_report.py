@@ -6,7 +6,8 @@ import pytest
 
 from smsdrop.intake.uploads import Upload
 from smsdrop.output import results_file as report
-from smsdrop.output.results_file import Cost, ReportKeys, neutralise, result_line
+from smsdrop.output.excel_cells import neutralise
+from smsdrop.output.results_file import Cost, ReportKeys, result_line
 from smsdrop.output.sms_parts import PriceTable
 
 
@@ -16,8 +17,9 @@ from smsdrop.output.sms_parts import PriceTable
         ("incoming/campaign.csv", "reports/campaign.results.csv", "reports/campaign.summary.json"),
         ("incoming/nov/list.CSV.gz", "reports/nov/list.results.csv", "reports/nov/list.summary.json"),
         ("incoming/dry-run/a.csv", "reports/dry-run/a.results.csv", "reports/dry-run/a.summary.json"),
+        ("incoming/campaign.xlsx", "reports/campaign.xlsx.results.csv", "reports/campaign.xlsx.summary.json"),
     ],
-    ids=["csv", "gzip-in-folder", "dry-run"],
+    ids=["csv", "gzip-in-folder", "dry-run", "workbook-keeps-its-suffix-apart-from-a-csv-of-the-same-name"],
 )
 def test_reports_are_named_after_the_upload(key, results, summary):
     assert ReportKeys.of(Upload("b", key)) == ReportKeys(results, summary)
@@ -50,8 +52,9 @@ def test_a_result_line_has_every_column_in_order():
         "reason": {"S": ""},
         "msg_id": {"S": "m1"},
         "parts": {"N": "2"},
+        "encoding": {"S": "UCS-2"},
     }
-    assert result_line(item) == ["7", "919876543210", "'=1+1", "SUBMITTED", "", "m1", "2"]
+    assert result_line(item) == ["7", "'919876543210", "'=1+1", "SUBMITTED", "", "m1", "2", "UCS-2"]
 
 
 def _item(row: int, reason: str = "") -> dict:
@@ -78,4 +81,4 @@ def test_the_results_file_is_cut_into_parts_of_at_least_the_part_size_that_join_
 
 def test_an_empty_job_still_gets_a_results_file_with_its_header():
     (chunk,) = report._csv_chunks([], Cost(PriceTable({}, Decimal(1))))
-    assert chunk == b"row,number,orderId,status,reason,msgId,parts\r\n"
+    assert chunk == b"row,number,orderId,status,reason,msgId,parts,encoding\r\n"

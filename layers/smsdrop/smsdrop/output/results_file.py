@@ -13,16 +13,16 @@ from typing import Any, Protocol
 
 from smsdrop.intake.uploads import INCOMING_PREFIX, Upload
 from smsdrop.models import Status
+from smsdrop.output.excel_cells import RESULT_COLUMNS, result_cells
 from smsdrop.output.page_data import PageCollector
 from smsdrop.output.page_files import PageFiles
 from smsdrop.output.sms_parts import PriceTable
 from smsdrop.store.schema import rows_query
 
 REPORTS_PREFIX = "reports/"
-COLUMNS = ("row", "number", "orderId", "status", "reason", "msgId", "parts")
+COLUMNS = RESULT_COLUMNS
 SUMMARY_SUFFIX = ".summary.json"
 PART_BYTES = 5 * 1024 * 1024  # S3 multipart parts: at least 5 MiB each but the last
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BILLABLE = frozenset(
     s.value for s in (Status.SUBMITTED, Status.DELIVERED, Status.UNDELIVERED, Status.UNKNOWN, Status.VALIDATED)
 )
@@ -51,24 +51,9 @@ class ReportKeys:
         return self.summary.removesuffix(SUMMARY_SUFFIX) + ".html"
 
 
-def neutralise(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula is prefixed with `'` so it stays text."""
-    return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
-
-
 def result_line(item: Mapping[str, Any]) -> list[str]:
     """One results-file line from a per-number item (DynamoDB's wire format)."""
-    value = {k: next(iter(v.values())) for k, v in item.items()}
-    cells = [
-        value["row"],
-        value.get("number", ""),
-        value.get("order_id", ""),
-        value["status"],
-        value.get("reason", ""),
-        value.get("msg_id", ""),
-        value.get("parts", ""),
-    ]
-    return [neutralise(str(c)) for c in cells]
+    return result_cells({k: next(iter(v.values())) for k, v in item.items()})  # excel_cells.py: as text, never run
 
 
 @dataclass(slots=True)
