@@ -1,10 +1,11 @@
-"""Moto in server mode on 127.0.0.1, with the stack's resources created the way template.yaml names them."""
+"""Moto in server mode on 127.0.0.1, behind AWS's limits (local.aws_limits), with the stack's resources created the
+way template.yaml names them."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from local.aws_limits import AwsLimits
 from smsdrop.store.schema import (
     ACTIVE,
     ACTIVE_INDEX,
@@ -27,6 +29,7 @@ from smsdrop.store.schema import (
 )
 
 REGION = "us-east-1"
+LIMITS_ENV = "SMSDROP_AWS_LIMITS"  # "off": moto server as it is, without AWS's limits (to compare)
 TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's dummies
 
 
@@ -38,6 +41,7 @@ class Names:
     table: str = "SendResults"
     secret: str = "smsdrop/gateway"
     queue: str = "smsdrop-continuation"
+    dead_letter_queue: str = "smsdrop-continuation-dead-letter"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +68,15 @@ def _key_args() -> dict[str, str]:
     return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
+def default_limits(environ: Mapping[str, str] = os.environ) -> AwsLimits | None:
+    """AWS's limits, unless SMSDROP_AWS_LIMITS=off."""
+    return None if environ.get(LIMITS_ENV, "").lower() == "off" else AwsLimits()
+
+
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """Start moto in server mode on a free 127.0.0.1 port; yield its endpoint URL."""
+def moto_server(limits: AwsLimits | bool = True) -> Iterator[str]:
+    """Start moto in server mode on a free 127.0.0.1 port; yield the endpoint to use: behind AWS's limits (True: the
+    defaults, unless SMSDROP_AWS_LIMITS=off; or the AwsLimits given), or moto's own (False)."""
     from moto.server import ThreadedMotoServer  # here, so a process that only talks to a server does not load moto
 
     for key, value in TEST_CREDENTIALS.items():
@@ -75,14 +85,29 @@ def moto_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    chosen = default_limits() if limits is True else limits or None
     try:
-        yield f"http://{host}:{port}"
+        with behind_limits(f"http://{host}:{port}", chosen) as endpoint:
+            yield endpoint
     finally:
         server.stop()
 
 
+@contextmanager
+def behind_limits(endpoint: str, limits: AwsLimits | None) -> Iterator[str]:
+    """`endpoint` behind a proxy on 127.0.0.1 that enforces `limits`; `endpoint` itself when `limits` is None."""
+    if limits is None:
+        yield endpoint
+        return
+    from local.limits_proxy import LimitsProxy
+
+    with LimitsProxy(endpoint, limits) as proxy:
+        yield proxy.endpoint
+
+
 def create_stack(endpoint: str, names: Names = Names(), secret_value: str | None = None) -> LocalAws:
-    """Create the bucket, table, secret and queue of template.yaml on the moto server at `endpoint`."""
+    """Create the bucket, table, secret and queues of template.yaml at `endpoint` (moto server, or any endpoint that
+    speaks the AWS APIs)."""
     aws = LocalAws(endpoint=endpoint, names=names)
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=names.bucket)
@@ -90,7 +115,9 @@ def create_stack(endpoint: str, names: Names = Names(), secret_value: str | None
     create_results_table(aws.client("dynamodb"), names.table)
     if secret_value is not None:
         aws.client("secretsmanager").create_secret(Name=names.secret, SecretString=secret_value)
-    aws.client("sqs").create_queue(QueueName=names.queue)
+    sqs = aws.client("sqs")
+    sqs.create_queue(QueueName=names.queue)
+    sqs.create_queue(QueueName=names.dead_letter_queue)
     return aws
 
 

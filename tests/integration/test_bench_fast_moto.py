@@ -47,8 +47,8 @@ def _patch() -> Iterator[None]:
 
 
 @pytest.fixture
-def dynamodb(moto_endpoint: str) -> Any:
-    return LocalAws(moto_endpoint, Names()).client("dynamodb")
+def dynamodb(bare_moto: str) -> Any:
+    return LocalAws(bare_moto, Names()).client("dynamodb")
 
 
 def _new_table(dynamodb: Any, name: str | None = None) -> str:
