@@ -1,4 +1,5 @@
-"""Invokes the real ingest handler the way AWS would: an S3 event, then one SQS event per continuation."""
+"""Invokes the real ingest handler the way AWS would: an S3 event, then one SQS event per continuation, until
+Lambda's recursive loop detection would stop the chain (unless the template allows the loop)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
+
+import yaml
 
 from local import ROOT
 from local.aws import LocalAws
@@ -19,6 +23,10 @@ from smsdrop.intake.uploads import Upload
 from smsdrop.store.schema import job_key
 
 EVENTS = ROOT / "events"
+TEMPLATE = ROOT / "template.yaml"
+MAX_HOPS = 16
+"""Continuations Lambda lets one chain run: it stops a recursive loop after about 16 invocations through it (the
+S3 event's invocation is hop 0; AWS follows the chain through the trace header, we count in the invoker)."""
 
 
 @dataclass
@@ -32,10 +40,39 @@ class LocalContext:
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:IngestFunction"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.monotonic)
+    checks: int | None = None
+    """When set, how many times the time left may be asked before it reads 0: a hand-over after so many batches,
+    whatever the machine's speed."""
 
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left of this invocation's budget."""
+        if self.checks is not None:
+            if self.checks <= 0:
+                return 0
+            self.checks -= 1
         return self.budget_ms - int((time.monotonic() - self.started) * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """How a file's chain of invocations ended: how many ran, and the hop loop detection stopped it at, if it did."""
+
+    invocations: int
+    stopped_at_hop: int | None = None
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short forms (!Ref, !Sub...) read as nothing: only plain values are needed."""
+
+
+_TemplateLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+@cache
+def recursion_allowed(template: Path = TEMPLATE) -> bool:
+    """Whether template.yaml lets IngestFunction run in a recursive loop (`RecursiveLoop: Allow`); read once."""
+    resources = yaml.load(template.read_text(), Loader=_TemplateLoader)["Resources"]
+    return bool(resources["IngestFunction"]["Properties"].get("RecursiveLoop") == "Allow")
 
 
 def s3_put_event(upload: Upload) -> dict[str, Any]:
@@ -57,12 +94,26 @@ def continuation_event(body: str, message_id: str) -> dict[str, Any]:
 
 
 class Invoker:
-    """Uploads a file and invokes the handler until its continuation queue is empty."""
+    """Uploads a file and invokes the handler until its continuation queue is empty, or loop detection stops it.
 
-    def __init__(self, aws: LocalAws, budget_ms: int, progress: bool = False) -> None:
+    `recursion`: whether the function may run in a recursive loop (default: as template.yaml says);
+    `checks_per_invocation`: each invocation's time runs out after it was asked that many times (see LocalContext).
+    """
+
+    def __init__(
+        self,
+        aws: LocalAws,
+        budget_ms: int,
+        progress: bool = False,
+        *,
+        recursion: bool | None = None,
+        checks_per_invocation: int | None = None,
+    ) -> None:
         self._aws = aws
         self._budget_ms = budget_ms
         self._progress = progress
+        self._recursion = recursion_allowed() if recursion is None else recursion
+        self._checks = checks_per_invocation
         self._sqs = aws.client("sqs")
         self._queue_url = self._sqs.get_queue_url(QueueName=aws.names.queue)["QueueUrl"]
 
@@ -72,8 +123,9 @@ class Invoker:
             answer = self._aws.client("s3").put_object(Bucket=self._aws.names.bucket, Key=key, Body=body)
         return Upload(self._aws.names.bucket, key, answer.get("VersionId"), answer["ETag"], path.stat().st_size)
 
-    def run_to_end(self, upload: Upload) -> int:
-        """Invoke for the upload, then for every continuation it queues; return the number of invocations."""
+    def run_to_end(self, upload: Upload) -> Chain:
+        """Invoke for the upload, then for every continuation it queues, as long as Lambda would: past MAX_HOPS
+        continuations without `RecursiveLoop: Allow`, the message goes to the dead-letter queue instead."""
         from ingest.app import handler, runner
 
         runner.cache_clear()  # a fresh cold start for each local run
@@ -81,15 +133,27 @@ class Invoker:
         if self._progress:
             threading.Thread(target=self._report, args=(upload.job_id, stop), daemon=True).start()
         try:
-            handler(s3_put_event(upload), LocalContext(self._budget_ms))
-            invocations = 1
+            handler(s3_put_event(upload), self._context())
+            hop = 0
             while message := self._next_message():
-                handler(continuation_event(message["Body"], message["MessageId"]), LocalContext(self._budget_ms))
+                hop += 1
+                if hop > MAX_HOPS and not self._recursion:
+                    self._to_dead_letter(message)
+                    return Chain(hop, stopped_at_hop=hop)
+                handler(continuation_event(message["Body"], message["MessageId"]), self._context())
                 self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
-                invocations += 1
         finally:
             stop.set()
-        return invocations
+        return Chain(hop + 1)
+
+    def _context(self) -> LocalContext:
+        return LocalContext(self._budget_ms, checks=self._checks)
+
+    def _to_dead_letter(self, message: dict[str, Any]) -> None:
+        """What Lambda does with a message whose invocation loop detection stopped: to the queue's dead-letter queue."""
+        dead_letter = self._sqs.get_queue_url(QueueName=self._aws.names.dead_letter_queue)["QueueUrl"]
+        self._sqs.send_message(QueueUrl=dead_letter, MessageBody=message["Body"])
+        self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _next_message(self) -> dict[str, Any] | None:
         answer = self._sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=0)

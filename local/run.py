@@ -2,7 +2,9 @@
 
 python -m local.run PATH [--json] [--numbers-per-call N] [--in-flight N] [--latency-ms N]
                          [--error-rate X] [--stall-rate X] [--balance N] [--remaining-ms N]
+                         [--batches-per-invocation N] [--recursive-loop Allow|Terminate]
                          [--gateway-url URL --allow-http] [--report [--report-dir DIR] [--open]]
+                         [--no-aws-limits | --table-write-units N] [--aws-url URL]
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ import posixpath
 import sys
 import tempfile
 import time
+import uuid
 import webbrowser
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager, redirect_stdout
+from contextlib import AbstractContextManager, ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from local.aws import LocalAws, create_stack, moto_server
+from local.aws import LocalAws, Names, behind_limits, create_stack, default_limits, moto_server
+from local.aws_limits import AwsLimits
 from local.gateway_sim import Faults, GatewaySimulator
 from local.invoke import Invoker
 from local.summary import Summary, read_summary
@@ -59,6 +63,11 @@ class Options:
     report: bool = False
     report_dir: Path | None = None
     open_page: bool = False
+    batches_per_invocation: int | None = None
+    recursive_loop: str | None = None
+    no_aws_limits: bool = False
+    table_write_units: int = 4000
+    aws_url: str | None = None
 
 
 def parse(argv: Sequence[str]) -> Options:
@@ -85,6 +94,11 @@ def parse(argv: Sequence[str]) -> Options:
     p.add_argument("--report", action="store_true", help="save the job's report page; print its path and URL")
     p.add_argument("--report-dir", type=Path, default=None, help="where --report saves it (default: a temp folder)")
     p.add_argument("--open", dest="open_page", action="store_true", help="--report, then open the page")
+    p.add_argument("--batches-per-invocation", type=int, default=None, help="hand over after N batches")
+    p.add_argument("--recursive-loop", choices=["Allow", "Terminate"], default=None, help="default: template.yaml's")
+    p.add_argument("--no-aws-limits", action="store_true", help="moto as it is, without AWS's DynamoDB limits")
+    p.add_argument("--table-write-units", type=int, default=4000, help="the table's on-demand write ceiling")
+    p.add_argument("--aws-url", default=None, help="an AWS-compatible endpoint already running, instead of moto")
     options = Options(**vars(p.parse_args(argv)))
     return replace(options, report=True) if options.open_page else options
 
@@ -105,26 +119,67 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(options: Options) -> Summary:
     """Start the local stack, upload the file, invoke the handler until the job ends, and summarise it."""
     with ExitStack() as stack:
-        endpoint = stack.enter_context(moto_server())
+        endpoint = stack.enter_context(_aws_endpoint(options))
         simulator = None if options.gateway_url else stack.enter_context(_simulator(options))
         credentials = _credentials(options)
-        aws = create_stack(endpoint, secret_value=json.dumps(credentials))
+        aws = create_stack(endpoint, _names(options), secret_value=json.dumps(credentials))
         logs = stack.enter_context(_log_stream(options.log_file))
         gateway_url = options.gateway_url or simulator.base_url  # type: ignore[union-attr]
         stack.enter_context(_environment(aws, options, gateway_url))
         started = time.monotonic()
         with redirect_stdout(logs):
-            invoker = Invoker(aws, options.remaining_ms, progress=not options.as_json)
+            invoker = _invoker(aws, options)
             folder = "incoming/dry-run/" if options.dry_run else "incoming/"
             upload = invoker.upload(options.path, key=f"{folder}{options.path.name}")
-            invocations = invoker.run_to_end(upload)
+            chain = invoker.run_to_end(upload)
             if options.delivery:
                 _poll_delivery_reports(aws)
-        summary = read_summary(aws, upload, invocations, time.monotonic() - started, simulator)
+        summary = read_summary(aws, upload, chain.invocations, time.monotonic() - started, simulator)
+        if chain.stopped_at_hop:
+            summary = replace(summary, loop_detection=LOOP_STOPPED.format(hop=chain.stopped_at_hop))
         if options.report and summary.reports:
             folder = options.report_dir or Path(tempfile.gettempdir()) / "smsdrop-reports" / summary.job_id
             summary = replace(summary, page=save_page(aws, ReportKeys(**summary.reports), folder))
         return summary
+
+
+LOOP_STOPPED = (
+    "Lambda's recursive loop detection stopped the chain at continuation {hop} (IngestFunction without "
+    "RecursiveLoop: Allow): the message went to the dead-letter queue, the job waits for the sweep"
+)
+
+
+def _aws_endpoint(options: Options) -> AbstractContextManager[str]:
+    """moto server, or the endpoint of --aws-url; behind AWS's limits unless --no-aws-limits (or
+    SMSDROP_AWS_LIMITS=off)."""
+    off = options.no_aws_limits or default_limits() is None
+    limits = None if off else AwsLimits(table_write_units=options.table_write_units)
+    return behind_limits(options.aws_url, limits) if options.aws_url else moto_server(limits or False)
+
+
+def _names(options: Options) -> Names:
+    """The template's names on our own moto server; names of this run's own on an endpoint that may hold others."""
+    if not options.aws_url:
+        return Names()
+    run = uuid.uuid4().hex[:8]
+    return Names(
+        bucket=f"smsdrop-local-{run}",
+        table=f"SendResults-{run}",
+        secret=f"smsdrop/gateway-{run}",
+        queue=f"smsdrop-continuation-{run}",
+        dead_letter_queue=f"smsdrop-continuation-dead-letter-{run}",
+    )
+
+
+def _invoker(aws: LocalAws, options: Options) -> Invoker:
+    recursion = None if options.recursive_loop is None else options.recursive_loop == "Allow"
+    return Invoker(
+        aws,
+        options.remaining_ms,
+        progress=not options.as_json,
+        recursion=recursion,
+        checks_per_invocation=options.batches_per_invocation,
+    )
 
 
 def save_page(aws: LocalAws, keys: ReportKeys, folder: Path) -> dict[str, str]:

@@ -31,6 +31,8 @@ class Summary:
     reports: dict[str, str] | None = None
     page: dict[str, str] | None = None
     """With --report: the report page's key, local path and presigned URL."""
+    loop_detection: str = ""
+    """Why the chain of invocations stopped early, when Lambda's recursive loop detection stopped it."""
 
     @property
     def _statuses(self) -> list[Status]:
@@ -52,6 +54,7 @@ class Summary:
             "dry_run": self.dry_run,
             "reports": self.reports,
             "page": self.page,
+            "loop_detection": self.loop_detection or None,
         }
 
     def as_text(self) -> str:
@@ -65,6 +68,8 @@ class Summary:
             lines.append(f"error: {self.error}")
         if self.stop_reason:
             lines.append(f"stopped: {self.stop_reason}")
+        if self.loop_detection:
+            lines.append(self.loop_detection)
         if self.rejected:
             lines.append("first rejected rows:")
             lines += [f"  row {row:>6}  {number:<10}  {reason}" for row, number, reason in self.rejected]

@@ -14,6 +14,7 @@ from cfnlint.config import ManualArgs
 from cfnlint.decode.cfn_yaml import load
 
 from local.aws import create_results_table
+from local.invoke import recursion_allowed
 from smsdrop.config import DEFAULT_GATEWAY_URL, ENV
 from smsdrop.delivery.settings import DELIVERY_ENV
 from smsdrop.intake.row_checks import Destinations
@@ -759,3 +760,35 @@ def test_allowed_countries_takes_calling_codes_as_the_code_reads_them(template, 
     else:
         with pytest.raises(ValueError, match="ALLOWED_COUNTRIES"):
             Destinations.parse(value)
+
+
+# ---------------------------------------------------------------- AWS's limits: the continuation loop, a warm table
+
+
+def test_the_ingest_function_allows_the_recursive_loop_its_continuations_make(resources):
+    assert _props(resources, "IngestFunction")["RecursiveLoop"] == "Allow"
+    assert recursion_allowed(TEMPLATE_PATH)  # what the local invoker reads, so local runs loop as deployed ones do
+
+
+def test_no_other_function_may_run_in_a_loop(resources):
+    assert [f for f in ALL_FUNCTIONS if "RecursiveLoop" in _props(resources, f)] == ["IngestFunction"]
+
+
+def test_the_table_is_pre_warmed_only_when_the_parameter_asks(template, resources):
+    assert template["Parameters"]["TableWarmWriteUnits"]["Default"] == 0
+    unset = {"Fn::Equals": [{"Ref": "TableWarmWriteUnits"}, "0"]}
+    assert template["Conditions"]["HasWarmThroughput"] == {"Fn::Not": [unset]}
+    warm = {"WriteUnitsPerSecond": {"Ref": "TableWarmWriteUnits"}, "ReadUnitsPerSecond": 12000}
+    expected = {"Fn::If": ["HasWarmThroughput", warm, {"Ref": "AWS::NoValue"}]}
+    assert _props(resources, "ResultsTable")["WarmThroughput"] == expected
+
+
+MISSPELT = [("RecursiveLoop: Allow", "RecursiveLop: Allow"), ("WriteUnitsPerSecond:", "WriteUnitPerSecond:")]
+
+
+@pytest.mark.parametrize(("right", "wrong"), MISSPELT, ids=["recursive-loop", "warm-write-units"])
+def test_cfn_lint_knows_the_new_properties_so_a_misspelt_one_is_an_error(right, wrong):
+    text = TEMPLATE_PATH.read_text()
+    assert text.count(right) == 1
+    matches = lint(text.replace(right, wrong), config=ManualArgs(regions=["us-east-1"]))
+    assert [m.rule.id for m in matches] == ["E3002"]
