@@ -14,18 +14,26 @@ GB2 = "+447911123457"
 
 
 class FakeS3:
-    """Just enough S3 for powertools' S3Object: ranged GETs of one object held in memory."""
+    """Just enough S3 for powertools' S3Object: ranged GETs of one object held in memory, and its HEAD."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, metadata: dict[str, str] | None = None) -> None:
         self.data = data
+        self.metadata = metadata or {}
+        self.gets = 0
 
     def get_object(self, *, Bucket: str, Key: str, Range: str, VersionId: str | None = None) -> dict:  # noqa: N803
+        self.gets += 1
         return {"Body": io.BytesIO(self.data[int(Range.removeprefix("bytes=").removesuffix("-")) :])}
 
+    def head_object(self, *, Bucket: str, Key: str, VersionId: str | None = None) -> dict:  # noqa: N803
+        return {"ContentLength": len(self.data), "Metadata": self.metadata}
 
-def reader(data: bytes | str, key: str = "incoming/r.csv", **rules) -> RecipientReader:
+
+def reader(
+    data: bytes | str, key: str = "incoming/r.csv", metadata: dict[str, str] | None = None, **rules
+) -> RecipientReader:
     raw = data.encode() if isinstance(data, str) else data
-    return RecipientReader(FakeS3(raw), "bucket", key, None, RowRules(**rules))
+    return RecipientReader(FakeS3(raw, metadata), "bucket", key, None, RowRules(**rules))
 
 
 def read(data: bytes | str, key: str = "incoming/r.csv", start: Position | None = None, **rules) -> list:
@@ -38,10 +46,12 @@ def one(line: str, header: str = HEADER, **rules):
 
 
 @contextmanager
-def chunks_of(size: int) -> Iterator[None]:
-    """S3 objects read `size` bytes at a time (where monkeypatch cannot go: inside a hypothesis test)."""
-    saved, line_feed.READ_BYTES = line_feed.READ_BYTES, size
+def chunks_of(size: int, encoding_window: int | None = None) -> Iterator[None]:
+    """S3 objects read `size` bytes at a time, their encoding decided on their first `encoding_window` bytes (if
+    given), where monkeypatch cannot go: inside a hypothesis test."""
+    saved = line_feed.READ_BYTES, line_feed.ENCODING_WINDOW
+    line_feed.READ_BYTES, line_feed.ENCODING_WINDOW = size, encoding_window or saved[1]
     try:
         yield
     finally:
-        line_feed.READ_BYTES = saved
+        line_feed.READ_BYTES, line_feed.ENCODING_WINDOW = saved

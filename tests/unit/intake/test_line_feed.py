@@ -77,6 +77,7 @@ def test_a_truncated_gzip_file_is_refused():
 
 def test_bytes_that_are_not_utf8_after_the_first_block_reject_only_their_rows(monkeypatch):
     monkeypatch.setattr(line_feed, "READ_BYTES", 64)
+    monkeypatch.setattr(line_feed, "ENCODING_WINDOW", 64)
     data = "".join([HEADER, *(f"{GB},Hi {i},,A{i}\n" for i in range(4))]).encode()
     data += f"{GB2},caf\u00e9,,A5\n".encode("latin-1") + f"{GB2},nul\0,,A6\n{GB2},fine,,A7\n".encode()
     rows = read(data)

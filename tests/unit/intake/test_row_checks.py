@@ -151,7 +151,7 @@ def test_a_byte_that_is_not_utf8_rejects_its_row_naming_the_cell_and_is_recorded
     line, where, number, order_id
 ):
     data = (HEADER + f"{GB},Hi,S,o0\n").encode() + line + b"\n"
-    with chunks_of(48):  # the first block (the header and a row) is text; the bad byte comes after it
+    with chunks_of(48, encoding_window=48):  # the first block (the header and a row) is UTF-8; the bad byte after it
         _, row = read(data)
     byte = "\\x" + next(f"{b:02x}" for b in line if b > 0x7F or b == 0)
     assert (row.code, row.reason) == (
@@ -165,7 +165,7 @@ def test_a_byte_that_is_not_utf8_rejects_its_row_naming_the_cell_and_is_recorded
 @given(st.lists(st.binary(max_size=200).filter(lambda b: b'"' not in b), min_size=1, max_size=8))
 def test_whatever_bytes_follow_the_first_block_every_row_is_recorded_as_bounded_text(lines):
     data = (HEADER + f"{GB},Hi,S,o0\n").encode() + b"\n".join(lines) + b"\n"
-    with chunks_of(48):
+    with chunks_of(48, encoding_window=48):
         rows = read(data)
     for row in rows:
         cells = (row.number, row.sender_id, row.order_id, getattr(row, "reason", ""), getattr(row, "content", ""))

@@ -17,9 +17,16 @@ from smsdrop.intake.uploads import Upload
         ("incoming/campaign.csv.zip", False),
     ],
     ids=[
-        "csv", "upper-case-suffix", "gzip-in-subfolder", "report", "xlsx", "upper-case-xlsx", "old-excel",
-        "outside-incoming", "zip",
-    ],  # fmt: skip
+        "csv",
+        "upper-case-suffix",
+        "gzip-in-subfolder",
+        "report",
+        "xlsx",
+        "upper-case-xlsx",
+        "old-excel",
+        "outside-incoming",
+        "zip",
+    ],
 )
 def test_only_csv_and_xlsx_files_under_incoming_are_jobs(key, is_job):
     assert Upload("b", key).is_job is is_job

@@ -23,9 +23,17 @@ MSG_ID = "1754389123456789012"  # 19 digits: Excel keeps 15 of them when it read
         ("", ""),
     ],
     ids=[
-        "e164-digits", "19-digit-msg-id", "leading-zeros", "scientific-as-written", "plus", "formula",
-        "apostrophe-kept-reversible", "starts-with-a-digit", "letters-first", "empty",
-    ],  # fmt: skip
+        "e164-digits",
+        "19-digit-msg-id",
+        "leading-zeros",
+        "scientific-as-written",
+        "plus",
+        "formula",
+        "apostrophe-kept-reversible",
+        "starts-with-a-digit",
+        "letters-first",
+        "empty",
+    ],
 )
 def test_an_identifier_cell_a_spreadsheet_would_run_or_turn_into_a_number_is_written_as_text(cell, written):
     assert as_text(cell) == written

@@ -17,7 +17,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.streaming import S3Object
 
 from smsdrop.intake.rejections import FileProblem, FileRefused
-from smsdrop.intake.text_encoding import TextEncoding, decided, utf16_by_mark, utf16_sizes, utf16_text
+from smsdrop.intake.text_encoding import (
+    ENCODING_WINDOW,
+    UTF16,
+    TextEncoding,
+    decided,
+    utf16_by_mark,
+    utf16_sizes,
+    utf16_text,
+)
 
 READ_BYTES = 1 << 18
 MAX_LINE_BYTES = 1 << 20
@@ -76,7 +84,7 @@ class LineFeed:
     or CRLF; a block of whole lines is decoded at once. A block with bytes its encoding cannot decode (or NUL
     bytes) is decoded with them as lone surrogates (NUL as U+DC00), so the rows that hold them can be rejected;
     `dirty_until` is the line number after the last such block. `problem` is set when the first block holds NUL
-    bytes: not text at all.
+    bytes: not text at all (a UTF-16 file without its byte order mark is refused so too).
     """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
@@ -96,12 +104,18 @@ class LineFeed:
         return self._offsets[line - self._base]
 
     def _blocks(self) -> Iterator[list[str]]:
-        chunks = iter(self._chunks)
-        head = next(chunks, b"")
-        self.encoding = utf16_by_mark(head)
-        if self.encoding is None:
-            return self._whole_lines(chain([head], chunks), self._block)
-        return self._whole_lines(utf16_text(chain([head], chunks), self.encoding), self._text_block)
+        chunks, pieces, size, final = iter(self._chunks), [], 0, True
+        for chunk in chunks:  # the bytes the encoding is decided on, however small the chunks
+            pieces.append(chunk)
+            size += len(chunk)
+            if size >= ENCODING_WINDOW:
+                final = False
+                break
+        head = b"".join(pieces)
+        self.encoding = utf16_by_mark(head) or decided(head, final)
+        if self.encoding in UTF16:
+            return self._whole_lines(utf16_text(chain(pieces, chunks), self.encoding), self._text_block)
+        return self._whole_lines(chain(pieces, chunks), self._block)
 
     def _whole_lines(self, pieces: Iterable[Any], block: Callable[[Any], list[str]]) -> Iterator[list[str]]:
         """Blocks of whole lines from pieces of bytes (or of UTF-16 text, alike), each decoded by `block`."""
@@ -121,12 +135,10 @@ class LineFeed:
     def _block(self, data: bytes) -> list[str]:
         """The lines of a block of bytes in a one-byte line-end encoding (UTF-8 or Windows-1252)."""
         lines = data.splitlines(keepends=True)
+        if len(self._offsets) == 1 and b"\0" in data:
+            self.problem = FileRefused(FileProblem.BINARY)
         self._advance(list(map(len, lines)))
-        if self.encoding is None:
-            self.encoding = decided(data)
-            if b"\0" in data:
-                self.problem = FileRefused(FileProblem.BINARY)
-        codec = self.encoding.codec
+        codec = self.encoding.codec  # type: ignore[union-attr]
         if b"\0" not in data:
             try:
                 return list(map(bytes.decode, lines)) if codec == _UTF8 else [line.decode(codec) for line in lines]

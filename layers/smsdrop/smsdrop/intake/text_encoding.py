@@ -1,9 +1,9 @@
 """Which text encoding a file is in, decided once from its first bytes, by one rule (README.md, "The CSV").
 
 - A UTF-16 byte order mark (Excel's "Unicode text") means UTF-16, little- or big-endian as the mark says.
-- Otherwise the first block read (256 KiB of whole lines) decides: valid UTF-8 (with or without a BOM) is UTF-8,
+- Otherwise the first ENCODING_WINDOW bytes (256 KiB) decide: valid UTF-8 (with or without a BOM) is UTF-8,
   always; bytes that are not valid UTF-8 mean Windows-1252 (what Excel's "CSV" saves on a western Windows; a
-  superset of Latin-1's printable characters). A file that is UTF-8 in its first block stays UTF-8: a bad byte
+  superset of Latin-1's printable characters). A file that is UTF-8 in its first 256 KiB stays UTF-8: a bad byte
   later rejects only its row, it never turns the file into another encoding half way.
 """
 
@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from enum import StrEnum
 
 from smsdrop.intake.rejections import FileProblem, FileRefused
+
+ENCODING_WINDOW = 1 << 18
 
 
 class TextEncoding(StrEnum):
@@ -37,6 +39,7 @@ _CODECS = {
     TextEncoding.WINDOWS_1252: "cp1252",
 }
 _UTF16_MARKS = {codecs.BOM_UTF16_LE: TextEncoding.UTF16LE, codecs.BOM_UTF16_BE: TextEncoding.UTF16BE}
+UTF16 = frozenset(_UTF16_MARKS.values())
 
 
 def utf16_by_mark(head: bytes) -> TextEncoding | None:
@@ -44,10 +47,11 @@ def utf16_by_mark(head: bytes) -> TextEncoding | None:
     return _UTF16_MARKS.get(head[:2])
 
 
-def decided(first_block: bytes) -> TextEncoding:
-    """UTF-8 if the first block is valid UTF-8 (NUL bytes aside: they are judged elsewhere), else Windows-1252."""
+def decided(head: bytes, final: bool) -> TextEncoding:
+    """UTF-8 if the file's first bytes are valid UTF-8 (a character cut at their end aside, unless they are the
+    whole file: `final`), else Windows-1252. NUL bytes are judged elsewhere."""
     try:
-        first_block.decode()
+        codecs.getincrementaldecoder("utf-8")().decode(head, final)
     except UnicodeDecodeError:
         return TextEncoding.WINDOWS_1252
     return TextEncoding.UTF8
