@@ -68,12 +68,14 @@ class Options:
     no_aws_limits: bool = False
     table_write_units: int = 4000
     aws_url: str | None = None
+    allowed_countries: str = ""
+    gsm_safe: bool = False
 
 
 def parse(argv: Sequence[str]) -> Options:
     """Options from the command line."""
     p = argparse.ArgumentParser(prog="python -m local.run", description=__doc__.split("\n")[0])
-    p.add_argument("path", type=Path, help="the CSV (or .csv.gz) to send")
+    p.add_argument("path", type=Path, help="the CSV, .csv.gz or .xlsx to send")
     p.add_argument("--json", dest="as_json", action="store_true", help="print one JSON object at the end")
     p.add_argument("--numbers-per-call", type=int, default=1000)
     p.add_argument("--in-flight", type=int, default=4, help="batches in flight at once")
@@ -99,6 +101,8 @@ def parse(argv: Sequence[str]) -> Options:
     p.add_argument("--no-aws-limits", action="store_true", help="moto as it is, without AWS's DynamoDB limits")
     p.add_argument("--table-write-units", type=int, default=4000, help="the table's on-demand write ceiling")
     p.add_argument("--aws-url", default=None, help="an AWS-compatible endpoint already running, instead of moto")
+    p.add_argument("--allowed-countries", default="", help="ALLOWED_COUNTRIES: calling codes, e.g. 91,44")
+    p.add_argument("--gsm-safe", action="store_true", help="GSM_SAFE: smart quotes, dashes... to GSM-7 twins")
     options = Options(**vars(p.parse_args(argv)))
     return replace(options, report=True) if options.open_page else options
 
@@ -274,6 +278,8 @@ def _environment(aws: LocalAws, options: Options, gateway_url: str) -> Iterator[
         "TIME_MARGIN_MS": str(min(60_000, options.remaining_ms // 4)),
         "DEFAULT_REGION": options.default_region,
         "PRICES_PER_PART": options.prices,
+        "ALLOWED_COUNTRIES": options.allowed_countries,
+        "GSM_SAFE": str(options.gsm_safe).lower(),
         "CONTINUATION_QUEUE_URL": queue_url,
         "LEASE_SECONDS": "60",
         "POWERTOOLS_SERVICE_NAME": "smsdrop",

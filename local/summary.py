@@ -7,6 +7,7 @@ from typing import Any
 
 from local.aws import LocalAws
 from local.gateway_sim import GatewaySimulator
+from local.intake_lines import intake_lines, read_intake
 from smsdrop.intake.uploads import Upload
 from smsdrop.masking import mask_number
 from smsdrop.models import SEND_STATUSES, Status
@@ -33,6 +34,8 @@ class Summary:
     """With --report: the report page's key, local path and presigned URL."""
     loop_detection: str = ""
     """Why the chain of invocations stopped early, when Lambda's recursive loop detection stopped it."""
+    intake: dict[str, Any] | None = None
+    """How the file was read, from the job's summary: format, destinations allowed, what its texts cost."""
 
     @property
     def _statuses(self) -> list[Status]:
@@ -55,6 +58,7 @@ class Summary:
             "reports": self.reports,
             "page": self.page,
             "loop_detection": self.loop_detection or None,
+            "intake": self.intake,
         }
 
     def as_text(self) -> str:
@@ -64,6 +68,7 @@ class Summary:
             f"in {self.duration_s:.1f} s over {self.invocations} invocation(s)",
             f"rows: {self.rows}   " + "   ".join(f"{s.value}: {self.counts.get(s.value, 0)}" for s in self._statuses),
         ]
+        lines += intake_lines(self.intake or {})
         if self.error:
             lines.append(f"error: {self.error}")
         if self.stop_reason:
@@ -105,6 +110,7 @@ def read_summary(
         simulator=_audit(simulator),
         dry_run=bool(job.get("dry_run", False)),
         reports={"results": job["results_key"], "summary": job["summary_key"]} if "results_key" in job else None,
+        intake=read_intake(aws, job),
     )
 
 

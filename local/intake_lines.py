@@ -1,0 +1,47 @@
+"""What a local run prints of how the file was read: its format, the destinations allowed, what its texts cost."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from local.aws import LocalAws
+
+
+def read_intake(aws: LocalAws, job: dict[str, Any]) -> dict[str, Any] | None:
+    """The `intake` object of the job's summary in S3 (None before the job wrote one)."""
+    if "summary_key" not in job:
+        return None
+    body = aws.client("s3").get_object(Bucket=aws.names.bucket, Key=job["summary_key"])["Body"].read()
+    intake: dict[str, Any] | None = json.loads(body).get("intake")
+    return intake
+
+
+def intake_lines(intake: dict[str, Any]) -> list[str]:
+    """The file's format and rules on one line, then GSM_SAFE's replacements and the UCS-2 culprits."""
+    if not intake:
+        return []
+    how = (
+        f"sheet {intake['sheet']!r}"
+        if intake.get("format") == "XLSX"
+        else f"{intake.get('encoding')}, delimiter {intake.get('delimiter')!r}"
+    )
+    allowed = intake.get("allowed_countries", "all")
+    to = "every country" if allowed == "all" else ", ".join(f"+{code}" for code in allowed) + " only"
+    lines = [f"file: {intake.get('format')}, {how}   allowed destinations: {to}"]
+    safe = intake.get("gsm_safe", {})
+    if safe.get("on"):
+        lines.append(f"GSM_SAFE: replaced {safe['characters']} characters in {safe['rows']} rows")
+    ucs2 = intake.get("ucs2", {})
+    if ucs2.get("rows"):
+        lines.append(f"UCS-2: {ucs2['rows']} row(s); what forced it, in the first {len(ucs2['contents'])} distinct text(s):")
+        lines += [_culprit(content) for content in ucs2["contents"]]
+    return lines
+
+
+def _culprit(content: dict[str, Any]) -> str:
+    return (
+        f"  row {content['first_row']:>6} (x{content['rows']}): {content['character']!r} ({content['code']}) "
+        f"at position {content['position']}: {content['parts']} part(s), {content['gsm7_parts']} in GSM-7"
+        f"   {content['content']!r}"
+    )
