@@ -18,6 +18,7 @@ import pytest
 from local import ROOT
 from local.invoke import s3_put_event
 from smsdrop.intake.bounds import CELL_CHARS, REASON_CHARS, REFUSAL_CHARS
+from smsdrop.intake.columns import Columns
 from smsdrop.send.runner import RunEnd
 from tests.reliability.support import function_env, invoke, stored_items, stored_job
 
@@ -77,10 +78,13 @@ def check_results_file(s3, bucket, job, items):
     assert sorted(int(line[0]) for line in lines[1:]) == sorted(int(i["row"]) for i in items)
 
 
-def written_contents(data: bytes) -> dict[str, str]:
+def written_contents(data: bytes, encoding: str = "utf-8-sig", delimiter: str = ",") -> dict[str, str]:
     """orderId -> sha256 of the content cell as written (trimmed), for every row of a small CSV."""
-    rows = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-    return {r["orderId"]: hashlib.sha256(r["content"].strip().encode()).hexdigest() for r in rows if r.get("orderId")}
+    header, *rows = csv.reader(io.StringIO(data.decode(encoding), newline=""), delimiter=delimiter)
+    columns = Columns.of(header)
+    content, order_id = columns.content, columns.order_id
+    cells = [(r[order_id], r[content]) for r in rows if len(r) > max(content, order_id) and r[order_id]]
+    return {order: hashlib.sha256(text.strip().encode()).hexdigest() for order, text in cells}
 
 
 @pytest.mark.timeout(30)
@@ -91,7 +95,8 @@ def test_a_committed_bad_file_ends_as_the_table_says(harness, simulator, name):
     upload = harness.upload(data, key=f"incoming/{name}")
     result = harness.run(upload)
     assert result.end.value == ("FAILED" if expected["outcome"] == "refused" else "COMPLETED")
-    contents = written_contents(data) if expected["outcome"] == "completed" else None
+    how = {k: expected[k] for k in ("encoding", "delimiter") if k in expected}
+    contents = written_contents(data, **how) if expected["outcome"] == "completed" else None
     job, items = harness.job(upload), harness.items(upload)
     check_outcome(name, expected, job, items, simulator.audit(), contents)
     check_results_file(harness.aws.client("s3"), upload.bucket, job, items)
