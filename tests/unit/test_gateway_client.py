@@ -428,9 +428,9 @@ def test_an_undocumented_code_is_logged_and_rejected_with_the_number_masked(capl
     client, _, _ = make_client(failure("-77", "number 91856321412 blocked"))
     with caplog.at_level(logging.DEBUG, logger="smsdrop.provider.send_client"):
         outcomes = client.send(SAMPLE_ITEMS)
-    assert outcomes == every(Outcome(Status.FAILED, reason="number ****1412 blocked", provider_code="-77"))
+    assert outcomes == every(Outcome(Status.FAILED, reason="number ••••1412 blocked", provider_code="-77"))
     (record,) = caplog.records
-    assert (record.code, record.reason) == ("-77", "number ****1412 blocked")
+    assert (record.code, record.reason) == ("-77", "number ••••1412 blocked")
 
 
 def test_a_job_stop_never_carries_a_full_number():
@@ -438,7 +438,7 @@ def test_a_job_stop_never_carries_a_full_number():
     with pytest.raises(JobStop) as stopped:
         client.send(SAMPLE_ITEMS)
     assert "91856321412" not in str(stopped.value)
-    assert "****1412" in str(stopped.value)
+    assert "••••1412" in str(stopped.value)
 
 
 def test_logs_of_retries_and_ambiguous_calls_show_no_secret_sign_or_number(caplog):

@@ -15,9 +15,9 @@ def test_a_number_shows_only_its_last_four_digits(number, masked):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("abnormal number 91856321412", "abnormal number ****1412"),
+        ("abnormal number 91856321412", "abnormal number ••••1412"),
         ("code -9 for 123456 only", "code -9 for 123456 only"),
-        ("91856321412,919876543210", "****1412,****3210"),
+        ("91856321412,919876543210", "••••1412,••••3210"),
     ],
     ids=["phone-number", "short-digits-kept", "several"],
 )

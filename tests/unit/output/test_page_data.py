@@ -65,7 +65,7 @@ def test_undelivered_numbers_are_grouped_by_the_reports_code():
 
 def test_phone_numbers_in_reasons_are_masked_too():
     data = collect([item(2, "REJECTED", "orderId '919876543210' repeats row 1", reject_code="ORDER_ID_REPEATED")])
-    assert data.reasons[0].label == "orderId '****3210' repeats row 1"
+    assert data.reasons[0].label == "orderId '••••3210' repeats row 1"
 
 
 def test_reasons_past_the_limit_are_counted_together_so_memory_stays_bounded(monkeypatch):
