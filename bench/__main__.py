@@ -10,7 +10,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import bound, cost, e2e, memory, pipeline
+from bench import bound, cost, e2e, memory, pipeline, shards
 from bench.common import machine, save
 
 SCRIPTS: dict[str, Callable[[list[str]], int]] = {
@@ -19,6 +19,7 @@ SCRIPTS: dict[str, Callable[[list[str]], int]] = {
     "bound": bound.main,
     "cost": cost.main,
     "memory": memory.main,
+    "shards": shards.main,
 }
 
 

@@ -16,8 +16,9 @@ request (header `X-Amz-Target: DynamoDB_20120810.<Op>`) to `AwsLimits.check`, wh
 - Sizes: attribute names (UTF-8) plus values: strings in UTF-8 bytes, numbers (significant digits / 2) + 1 (+1 when
   negative), binary in raw bytes, booleans and nulls 1, sets the sum of their members, lists and maps 3 bytes plus
   1 per element plus the elements. An approximation never smaller than AWS's own.
-- Units: a write costs ceil(size / 1 KB), at least 1; PutItem is charged on the new item, UpdateItem on the stored
-  item (read first, uncharged) plus all the update writes, DeleteItem on the stored item. A read costs
+- Units: a write costs ceil(size / 1 KB), at least 1; PutItem is charged on the new item, DeleteItem on the stored
+  item (read first, uncharged), UpdateItem on the larger of the item before and after (the stored item before it is
+  forwarded, the rest once it is done; the 400 KB check counts all the update writes on top). A read costs
   ceil(size / 4 KB) per item (GetItem, BatchGetItem) or per page (Query, Scan), at least 1, half when eventually
   consistent. A read's size is known only from the answer: it is charged after, and a partition in debt refuses
   the next read, as DynamoDB effectively does. Projections do not make a read cheaper on AWS: a projected item is
@@ -182,23 +183,36 @@ class AwsLimits:
 
     def _write(self, op: str, table: str, request: Json, hash_key: str, store: Store) -> Verdict:
         key = request["Item"] if op == "PutItem" else request["Key"]
-        size = self._size(op, table, request, store)
+        stored = None if op == "PutItem" else store.stored_item(table, key)
+        size = self._size(op, table, request, stored)
         if size > MAX_ITEM_BYTES:
             return Verdict(error_body(INVALID, TOO_LARGE_UPDATE if op == "UpdateItem" else TOO_LARGE))
-        throttled = self._take(table, _text(key[hash_key]), write_units(size))
-        return Verdict(error_body(throttled, reason=_reason(throttled, "", "Write"))) if throttled else Verdict()
+        partition = _text(key[hash_key])
+        units = write_units(item_size(stored or key) if op == "UpdateItem" else size)  # an update: the rest after
+        throttled = self._take(table, partition, units)
+        if throttled:
+            return Verdict(error_body(throttled, reason=_reason(throttled, "", "Write")))
+        if op != "UpdateItem":
+            return Verdict()
+        return Verdict(charge=partial(self._charge_update, store, table, key, partition, units))
 
-    def _size(self, op: str, table: str, request: Json, store: Store) -> int:
+    def _size(self, op: str, table: str, request: Json, stored: Json | None) -> int:
+        """The item's size (PutItem), the stored item's (DeleteItem), or at most what it can be after an UpdateItem."""
         if op == "PutItem":
             self._note_written(table, size := item_size(request["Item"]))
             return size
-        stored = store.stored_item(table, request["Key"])
         size = item_size(stored or request["Key"])
-        if op == "UpdateItem":  # everything the update could write: an upper bound of the new item's size
+        if op == "UpdateItem":  # the stored item and everything the update could add to it
             size += len(request.get("UpdateExpression", "").encode())
             size += sum(value_size(v) for v in request.get("ExpressionAttributeValues", {}).values())
             size += sum(len(n.encode()) for n in request.get("ExpressionAttributeNames", {}).values())
         return size
+
+    def _charge_update(self, store: Store, table: str, key: Json, partition: str, paid: int, answer: Json) -> None:
+        """An update costs the larger of the item before and after: the item as it now is, beyond what was paid."""
+        after = write_units(item_size(store.stored_item(table, key) or key))
+        if after > paid:
+            self._debit(table, partition, writes=after - paid)
 
     def _batch_write(self, request: Json, store: Store) -> Verdict:
         sized = []
@@ -207,7 +221,8 @@ class AwsLimits:
             for write in writes:
                 put = write.get("PutRequest")
                 item = put["Item"] if put else write["DeleteRequest"]["Key"]
-                size = self._size("PutItem" if put else "DeleteItem", table, put or {"Key": item}, store)
+                stored = None if put else store.stored_item(table, item)
+                size = self._size("PutItem" if put else "DeleteItem", table, put or {"Key": item}, stored)
                 if size > MAX_ITEM_BYTES:
                     return Verdict(error_body(INVALID, TOO_LARGE))
                 sized.append((table, write, _text(item[hash_key]) if hash_key else None, write_units(size)))
@@ -243,12 +258,12 @@ class AwsLimits:
             mean = self._mean_written(table) if scope == table else 0  # an index's entries: as projected
             if op in ("Query", "Scan"):
                 size = max(sum(map(item_size, answer.get("Items", []))), answer.get("ScannedCount", 0) * mean)
-                self._debit(scope, partition, read_units(size, consistent))
+                self._debit(scope, partition, reads=read_units(size, consistent))
                 continue
             items = answer.get("Responses", {}).get(table, []) if op == "BatchGetItem" else [answer.get("Item")]
             for item in items:
                 size = max(item_size(item), mean) if item else 0
-                self._debit(scope, _key_part(item, hash_key) or partition, read_units(size, consistent))
+                self._debit(scope, _key_part(item, hash_key) or partition, reads=read_units(size, consistent))
 
     # ---------------------------------------------------------------- buckets
 
@@ -286,12 +301,13 @@ class AwsLimits:
                 return PARTITION_THROTTLED
             return TABLE_THROTTLED if table.tokens <= 0 else ""
 
-    def _debit(self, scope: str, partition: str | None, units: float) -> None:
+    def _debit(self, scope: str, partition: str | None, reads: float = 0.0, writes: float = 0.0) -> None:
+        """Charge units already spent (the bucket may go into debt)."""
         with self._lock:
             part, table = self._pair(scope, partition)
             if part is not None:
-                part.tokens -= units * self.partition_write_units / self.partition_read_units
-            table.tokens -= units * self.table_write_units / self.table_read_units
+                part.tokens -= writes + reads * self.partition_write_units / self.partition_read_units
+            table.tokens -= writes + reads * self.table_write_units / self.table_read_units
 
     def _note_written(self, table: str, size: int) -> None:
         with self._lock:

@@ -5,16 +5,19 @@ Each test puts a proxy of its own, on a clock that only the test moves, in front
 """
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from local import ROOT
 from local.aws import LocalAws, create_stack
 from local.aws_limits import AwsLimits
 from local.limits_proxy import LimitsProxy
-from smsdrop.store.schema import row_key
+from smsdrop.store.schema import job_key, row_key
 from tests.fixtures.aws import unique_names
 
 NO_RETRIES = Config(retries={"mode": "standard", "max_attempts": 1})
@@ -130,11 +133,16 @@ def test_a_query_that_read_the_partition_dry_makes_the_next_read_wait(limited, b
     assert dynamodb.query(**query)["Count"] == 3
 
 
+def just_over_400_kb() -> dict:
+    """400,000 bytes of text and a list of 4,800 one-letter strings."""
+    return {**row_key("job-1", 1), "pad": {"S": "x" * 400_000}, "numbers": {"L": [{"S": "a"}] * 4_800}}
+
+
 def test_an_item_over_400_kb_is_refused_locally_the_way_aws_refuses_it(aws):
-    """The session's own stack (limits on by default): a list of 140,000 two-letter strings is 140,000 x 3 + 3 bytes
-    to DynamoDB (each element costs a byte more), over 400 KB; moto alone counts 280,000 and would store it."""
+    """The session's own stack (limits on by default): 409,639 bytes as DynamoDB counts them (a list costs 3 bytes and
+    1 an element), over 400 KB; moto alone counts 404,836 and would store it."""
     dynamodb = aws.client("dynamodb", NO_RETRIES)
-    item = {**row_key("job-1", 1), "numbers": {"L": [{"S": "ab"}] * 140_000}}
+    item = just_over_400_kb()
     code, message = error_of(lambda: dynamodb.put_item(TableName=aws.names.table, Item=item))
     assert (code, message) == ("ValidationException", "Item size has exceeded the maximum allowed size")
     assert "Item" not in dynamodb.get_item(TableName=aws.names.table, Key=row_key("job-1", 1))
@@ -143,7 +151,7 @@ def test_an_item_over_400_kb_is_refused_locally_the_way_aws_refuses_it(aws):
 def test_moto_alone_would_store_the_item_the_limits_refuse(bare_moto):
     bare = create_stack(bare_moto, unique_names())
     dynamodb = bare.client("dynamodb", NO_RETRIES)
-    item = {**row_key("job-1", 1), "numbers": {"L": [{"S": "ab"}] * 140_000}}
+    item = just_over_400_kb()
     dynamodb.put_item(TableName=bare.names.table, Item=item)
     assert "Item" in dynamodb.get_item(TableName=bare.names.table, Key=row_key("job-1", 1))
 
@@ -167,3 +175,23 @@ def test_s3_multipart_parts_and_sqs_pass_through_untouched(aws):
     assert queue_url.startswith(aws.endpoint)
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"é": "ü"}))
     assert json.loads(sqs.receive_message(QueueUrl=queue_url)["Messages"][0]["Body"]) == {"é": "ü"}
+
+
+def test_local_run_can_use_an_aws_endpoint_already_running_instead_of_starting_moto(bare_moto):
+    """`--aws-url`: the stack's resources are created on that endpoint (here the session's moto server, standing in
+    for another implementation of the AWS APIs) under names of the run's own, and the run completes there."""
+    done = subprocess.run(
+        [sys.executable, "-m", "local.run", str(ROOT / "examples" / "campaign.csv"), "--json", "--aws-url", bare_moto],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["state"] == "COMPLETED"
+    dynamodb = LocalAws(bare_moto, unique_names()).client("dynamodb")
+    tables = [t for t in dynamodb.list_tables()["TableNames"] if t.startswith("SendResults-") and len(t) == 20]
+    jobs = [dynamodb.get_item(TableName=t, Key=job_key(summary["job_id"])) for t in tables]
+    assert [j["Item"]["state"]["S"] for j in jobs if "Item" in j] == ["COMPLETED"]

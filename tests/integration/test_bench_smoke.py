@@ -7,7 +7,7 @@ import json
 import pytest
 
 import bench  # noqa: F401 - the layer on the path, as for `python -m bench`
-from bench import bound, common, cost, e2e, memory, pipeline
+from bench import bound, common, cost, e2e, memory, pipeline, shards
 from smsdrop.models import CallItem, Recipient
 from smsdrop.provider.send_client import request_body
 
@@ -54,6 +54,15 @@ def test_memory_measures_a_whole_handler_run_in_a_child_process():
     assert sum(run["counts"].values()) == 150
     assert run["peak_rss_mb"] >= run["baseline_rss_mb"] > 0
     assert "peak RSS" in memory.report(result)
+
+
+def test_shards_runs_the_same_file_with_the_limits_off_then_on_at_one_and_the_default_shards():
+    result = shards.measure(quick=True, latency_ms=1, rows=60)
+    runs = ("limits_off", "limits_on_one_shard", "limits_on_default_shards")
+    assert [result[run]["rows"] for run in runs] == [60, 60, 60]
+    assert result["limits_on_one_shard"]["shards"] == 1
+    assert result["aws"]["shards_from_which_the_provider_is_the_ceiling"] == {"0.25": 16, "0.5": 8, "1.0": 4}
+    assert "limits on, 1 shard" in shards.report(result)
 
 
 def test_results_are_merged_not_replaced(tmp_path):

@@ -251,18 +251,31 @@ def test_an_update_that_could_take_the_item_over_400_kb_is_refused(limits, store
     assert verdict.refusal["message"] == "Item size to update has exceeded the maximum allowed size"
 
 
-def test_an_update_is_charged_on_the_stored_item_plus_what_it_writes(limits, store):
-    store.items["N#1"] = item(pad=2900)  # 3 units stored; the update takes it past 3 KB
+def update_status(limits, store, stored_pad, pad_after):
+    """An UpdateItem of row N#1, stored with `stored_pad`, which leaves it with `pad_after`."""
+    store.items["N#1"] = item(pad=stored_pad)
     update = {
         "TableName": TABLE,
         "Key": {"job_id": {"S": "job-1"}, "rec": {"S": "N#1"}},
         "UpdateExpression": "SET #s = :s",
         "ExpressionAttributeNames": {"#s": "status"},
-        "ExpressionAttributeValues": {":s": {"S": "z" * 200}},
+        "ExpressionAttributeValues": {":s": {"S": "DELIVERED"}},
     }
-    verdicts = [limits.check("UpdateItem", update, store) for _ in range(251)]
-    assert kind(verdicts[249]) is None  # 250 updates of 4 units
-    assert kind(verdicts[250]) == PARTITION_THROTTLED
+    verdict = limits.check("UpdateItem", update, store)
+    store.items["N#1"] = item(pad=pad_after)  # what the upstream did
+    verdict.charge({})
+
+
+@pytest.mark.parametrize(
+    ("stored_pad", "pad_after", "units"),
+    [(2900, 2900, 3), (2900, 3500, 4), (2900, 100, 3), (0, 0, 1)],
+    ids=["same-size", "grown-past-3KB", "shrunk", "small"],
+)
+def test_an_update_costs_the_larger_of_the_item_before_and_after(limits, store, stored_pad, pad_after, units):
+    update_status(limits, store, stored_pad, pad_after)
+    verdicts = puts(limits, store, 1001 - units)
+    assert kind(verdicts[-2]) is None
+    assert kind(verdicts[-1]) == PARTITION_THROTTLED
 
 
 # ---------------------------------------------------------------- reads
