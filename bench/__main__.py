@@ -10,7 +10,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import bound, cost, e2e, memory, pipeline, shards
+from bench import bound, cost, e2e, memory, pipeline, shards, xlsx_read
 from bench.common import machine, save
 
 SCRIPTS: dict[str, Callable[[list[str]], int]] = {
@@ -20,6 +20,7 @@ SCRIPTS: dict[str, Callable[[list[str]], int]] = {
     "cost": cost.main,
     "memory": memory.main,
     "shards": shards.main,
+    "xlsx_read": xlsx_read.main,
 }
 
 

@@ -1,6 +1,10 @@
 """XLSX uploads: a sheet read as a stream, cells as a person reads them, the same columns and rules as a CSV."""
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -125,3 +129,16 @@ def test_the_workbook_is_read_through_ranged_gets_not_one_download():
     source = reader(workbook(("S", [["number", "content"], ["+447911123456", "Hi"]])), KEY)
     list(source.rows())
     assert source._object[0].gets > 1  # a ZIP's directory is at its end: the reader seeks there, then back
+
+
+def test_a_csv_job_never_imports_openpyxl():
+    code = (
+        "import sys\n"
+        "from tests.unit.intake.reading import read\n"
+        "read('number,content\\n+447911123456,Hi\\n')\n"
+        "assert 'openpyxl' not in sys.modules, 'openpyxl imported'\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "layers" / "smsdrop"), str(root)])}
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

@@ -17,12 +17,12 @@ metrics = Metrics()
 
 
 def run_jobs(runner: Callable[[], JobRunner], event: dict[str, Any], remaining_ms: Callable[[], int]) -> dict[str, Any]:
-    """Run the job of each upload in `event` (the runner is built on first need); objects that are not CSVs
-    under incoming/ are ignored. Each run's RunResult, as JSON."""
+    """Run the job of each upload in `event` (the runner is built on first need); objects that are not CSV or XLSX
+    files under incoming/ are ignored. Each run's RunResult, as JSON."""
     runs = []
     for upload in uploads_in(event):
         if not upload.is_job:
-            logger.info("Ignored: not a .csv or .csv.gz under incoming/", extra={"key": upload.key})
+            logger.info("Ignored: not a .csv, .csv.gz or .xlsx under incoming/", extra={"key": upload.key})
             metrics.add_metric(name="UploadsIgnored", unit=MetricUnit.Count, value=1)
             continue
         logger.set_correlation_id(upload.job_id)
