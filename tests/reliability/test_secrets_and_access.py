@@ -66,7 +66,9 @@ def test_no_log_line_or_metric_of_a_normal_run_a_run_that_fails_and_stops_or_a_r
     started = time.time()
 
     normal, normal_ends = run_to_end(harness, harness.upload(campaign_with_bad_rows(200)), env, tmp_path, 900_000)
-    simulator.set_faults(http_500_rate=0.3, code_18_rate=0.1, reset_rate=0.25, stall_rate=0.1, stall_s=2.5, balance=250)
+    # 500s and resets end UNKNOWN (never resent), -18 and -16 are retried, stalls are late; the balance runs out.
+    faults = {"http_500_rate": 0.3, "code_18_rate": 0.1, "code_16_rate": 0.1, "reset_rate": 0.25, "stall_rate": 0.1}
+    simulator.set_faults(**faults, stall_s=2.5, balance=200)
     failing = harness.upload(campaign_with_bad_rows(400), "incoming/b.csv")
     stopped, stopped_ends = run_to_end(harness, failing, env, tmp_path, 1300)
     headerless = harness.upload(b"+91 98765 43210,Hello,SHOP,o1\n+91 98765 43211,Hello,SHOP,o2\n", "incoming/c.csv")
