@@ -132,11 +132,13 @@ class Verdict:
         return f"{self.message} (provider: {provider_reason})"
 
 
+_BY_STATUS: dict[str, ProviderCode] = {code.value: code for code in ProviderCode}
+
+
 def classify(status: str, provider_reason: str = "") -> Verdict:
     """Read a non-zero status; an undocumented code rejects the call with the provider's reason."""
-    try:
-        code = ProviderCode(status)
-    except ValueError:
+    code = _BY_STATUS.get(status)
+    if code is None:
         message = provider_reason or f"The provider answered with undocumented code {status}"
         return Verdict(code=status, action=Action.REJECT, message=message, known=False)
     return Verdict(code=code.value, action=code.action, message=code.message, known=True)
