@@ -87,6 +87,8 @@ class Status(StrEnum):
     VALIDATED = "VALIDATED"
     DELIVERED = "DELIVERED"
     UNDELIVERED = "UNDELIVERED"
+    CANCELLED = "CANCELLED"
+    """Never sent: the operator cancelled the job first (final, unless the job is resumed, which may send it)."""
 
 
 SEND_STATUSES = (Status.SUBMITTED, Status.REJECTED, Status.FAILED, Status.UNKNOWN)
@@ -102,6 +104,9 @@ class Outcome:
     reason: str = ""
     provider_code: str | None = None
     msg_id: str | None = None
+    unsent: bool = False
+    """Nothing of this number reached the provider because of the job, not of the number (a stop, a cancel):
+    `smsdrop resume` may send it, and nothing else."""
 
 
 class JobStop(Exception):  # noqa: N818 - it is an instruction, not an error of ours

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from aws_lambda_powertools.utilities.streaming import S3Object
@@ -35,7 +35,7 @@ class SheetRecords:
     def __init__(self, s3_client: Any, bucket: str, key: str, version_id: str | None) -> None:
         self._client, self._bucket, self._key, self._version_id = s3_client, bucket, key, version_id
         self._rows: Iterator[tuple[Any, ...]] = iter(())
-        self._close = lambda: None
+        self._close: Callable[[], None] = _nothing
         self._number = 0
         self._width = 0
         self.format = FileFormat("XLSX")
@@ -43,13 +43,13 @@ class SheetRecords:
 
     def header(self) -> Columns:
         """The columns the sheet's first row names; FileRefused if the workbook, the sheet or a column is missing."""
-        import openpyxl  # only XLSX jobs pay for it (see the module)
+        import openpyxl  # type: ignore[import-untyped]  # only XLSX jobs pay for it (see the module)
 
         stream = S3Object(bucket=self._bucket, key=self._key, version_id=self._version_id, boto3_client=self._client)
         try:
             workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
         except _BROKEN as error:
-            stream.close()
+            stream.close()  # type: ignore[no-untyped-call]
             raise _not_xlsx(error) from None
         self._close = workbook.close
         sheet = self._sheet(workbook)
@@ -99,6 +99,10 @@ class SheetRecords:
 
 _BROKEN = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, TypeError, SyntaxError)
 """What a damaged workbook raises while it is opened or read (an XML ParseError is a SyntaxError)."""
+
+
+def _nothing() -> None:
+    """Nothing to close yet."""
 
 
 def _not_xlsx(error: Exception) -> FileRefused:

@@ -23,6 +23,7 @@ from smsdrop.store.schema import (
     job_key,
     serialise,
 )
+from smsdrop.store.steering import CANCEL_REQUESTED, CLAIMS, HISTORY, PAUSE_REQUESTED, PAUSED, RESEND, Steered
 from smsdrop.store.updates import Update
 
 
@@ -30,9 +31,14 @@ class JobState(StrEnum):
     """Where a job stands."""
 
     RUNNING = "RUNNING"
+    PAUSED = PAUSED
     COMPLETED = "COMPLETED"
     STOPPED = "STOPPED"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+ENDED = frozenset({JobState.COMPLETED, JobState.STOPPED, JobState.FAILED, JobState.CANCELLED})
 
 
 class LeaseLost(Exception):  # noqa: N818 - a condition the runner acts on
@@ -53,11 +59,18 @@ class JobRecord:
     generation: int = 0
     needs_recount: bool = False
     error: str = ""
+    cancel_requested: Mapping[str, Any] | None = None
+    pause_requested: Mapping[str, Any] | None = None
+    resend: bool = False
+    """Resumed after a stop or a cancel: only rows whose items are marked unsent are sent (and nothing else)."""
+    history: tuple[Mapping[str, Any], ...] = ()
+    claims_without_progress: int = 0
+    last_error: str = ""
 
     @property
     def is_finished(self) -> bool:
         """Whether the job has reached a final state."""
-        return self.state is not JobState.RUNNING
+        return self.state in ENDED
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +97,7 @@ class JobStore:
             .set(f"{LEASE_EXPIRES} = :exp", {":exp": int(now + lease_s)})
             .set("generation = generation + :one", {":one": 1})
             .set("updated_at = :now", {":now": int(now)})
+            .add(f"{CLAIMS} :one")
             .when(
                 f"#state = :running AND {LEASE_EXPIRES} < :now",
                 {":running": str(JobState.RUNNING)},
@@ -96,19 +110,46 @@ class JobStore:
         crashed = "lease_owner" in old  # the last holder died instead of handing the job back
         if crashed:
             self._apply(upload.job_id, Update().set("needs_recount = :t", {":t": True}))
-        record = _record(old)
-        taken = replace(record, generation=record.generation + 1, needs_recount=record.needs_recount or crashed)
+        record = record_of(old)
+        taken = replace(
+            record,
+            generation=record.generation + 1,
+            needs_recount=record.needs_recount or crashed,
+            claims_without_progress=record.claims_without_progress + 1,
+        )
         return Lease(self, taken, owner)
 
     def get(self, job_id: str) -> JobRecord:
         """The job item as it is now (strongly consistent)."""
         item = self._db.get_item(TableName=self._table, Key=job_key(job_id), ConsistentRead=True)["Item"]
-        return _record(deserialise(item))
+        return record_of(deserialise(item))
 
-    def apply_held(self, job_id: str, owner: str, update: Update) -> None:
-        """Apply `update` to the job item if `owner` still holds its lease; raises LeaseLost if not."""
-        if self._apply(job_id, update.when("lease_owner = :owner", {":owner": owner})) is None:
-            raise LeaseLost(job_id)
+    def item(self, job_id: str) -> dict[str, Any] | None:
+        """The whole job item in plain values (strongly consistent), or None if there is no such job."""
+        item = self._db.get_item(TableName=self._table, Key=job_key(job_id), ConsistentRead=True).get("Item")
+        return deserialise(item) if item else None
+
+    def update(self, job_id: str, update: Update) -> bool:
+        """Apply an operator's `update` (under its condition); whether it was applied."""
+        return self._apply(job_id, update) is not None
+
+    def apply_held(self, job_id: str, owner: str, update: Update, steered: bool = False) -> None:
+        """Apply `update` to the job item if `owner` still holds its lease; raises LeaseLost if not.
+
+        `steered`: also only if the operator asked neither to cancel nor to pause the job; raises Steered if so.
+        """
+        update.when("lease_owner = :owner", {":owner": owner})
+        if steered:
+            update.when(f"attribute_not_exists({CANCEL_REQUESTED}) AND attribute_not_exists({PAUSE_REQUESTED})")
+        try:
+            self._db.update_item(**self._request(job_id, update, "NONE"), ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        except ClientError as error:
+            if not is_condition_failed(error):
+                raise
+            item = deserialise(error.response.get("Item", {}))
+            if item.get("lease_owner") != owner:
+                raise LeaseLost(job_id) from None
+            raise Steered(job_id, item.get(CANCEL_REQUESTED), item.get(PAUSE_REQUESTED)) from None
 
     def _create(self, upload: Upload, owner: str, now: float, lease_s: int, ttl: int) -> bool:
         item = {
@@ -125,6 +166,7 @@ class JobStore:
             "generation": 1,
             "in_flight": {},
             "counts": {str(s): 0 for s in Status},
+            CLAIMS: 0,
             "created_at": int(now),
             "updated_at": int(now),
             "expires_at": ttl,
@@ -145,6 +187,15 @@ class JobStore:
 
     def _apply(self, job_id: str, update: Update, returns: str = "NONE") -> dict[str, Any] | None:
         """Apply `update`; the item's attributes as `returns` asks, or None if the update's condition failed."""
+        try:
+            answer = self._db.update_item(**self._request(job_id, update, returns))
+        except ClientError as error:
+            if is_condition_failed(error):
+                return None
+            raise
+        return deserialise(answer.get("Attributes", {}))
+
+    def _request(self, job_id: str, update: Update, returns: str) -> dict[str, Any]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "Key": job_key(job_id),
@@ -157,16 +208,11 @@ class JobStore:
             request["ExpressionAttributeNames"] = update.names
         if update.condition:
             request["ConditionExpression"] = update.condition
-        try:
-            answer = self._db.update_item(**request)
-        except ClientError as error:
-            if is_condition_failed(error):
-                return None
-            raise
-        return deserialise(answer.get("Attributes", {}))
+        return request
 
 
-def _record(item: Mapping[str, Any]) -> JobRecord:
+def record_of(item: Mapping[str, Any]) -> JobRecord:
+    """The JobRecord of a job item (plain values, as `deserialise` gives them)."""
     checkpoint = item.get("checkpoint")
     return JobRecord(
         job_id=item[PARTITION],
@@ -179,4 +225,10 @@ def _record(item: Mapping[str, Any]) -> JobRecord:
         generation=int(item.get("generation", 0)),
         needs_recount=bool(item.get("needs_recount", False)),
         error=item.get("error", ""),
+        cancel_requested=item.get(CANCEL_REQUESTED),
+        pause_requested=item.get(PAUSE_REQUESTED),
+        resend=bool(item.get(RESEND, False)),
+        history=tuple(item.get(HISTORY, ())),
+        claims_without_progress=int(item.get(CLAIMS, 0)),
+        last_error=item.get("last_error", ""),
     )

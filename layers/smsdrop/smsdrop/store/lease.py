@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from smsdrop.models import Position, Status
 from smsdrop.store.schema import ACTIVE, LEASE_EXPIRES
+from smsdrop.store.steering import CANCEL_REQUESTED, CLAIMS, HISTORY, PAUSE_REQUESTED, PAUSED, RESEND, Steered
 from smsdrop.store.updates import Update
 
 if TYPE_CHECKING:
     from smsdrop.store.jobs import JobRecord, JobState, JobStore
+
+ERROR_CHARS = 1024
 
 
 @dataclass(slots=True)
@@ -48,9 +51,15 @@ class Lease:
         self, batch: str, rows: tuple[int, ...], lease_until: float, done: Completions | None = None
     ) -> None:
         """Record durably, before sending, that `batch` is about to go out to the numbers of `rows`; in the same
-        write, what `done` holds (one round trip a batch instead of two)."""
+        write, what `done` holds (one round trip a batch instead of two).
+
+        Refused (Steered) once the operator asked to cancel or pause the job: nothing is marked, nothing is told
+        (tell `done` with `complete`)."""
         update = Update().set("in_flight.#b = :rows", {":rows": ",".join(map(str, rows))}, {"#b": batch})
-        self._apply(_renewing(update, lease_until).add_completions(done or Completions()))
+        done = done or Completions()
+        self._store.apply_held(
+            self.job_id, self.owner, _progress(_renewing(update, lease_until).add_completions(done), done), True
+        )
 
     def forget_in_flight(self, batches: Sequence[str]) -> None:
         """Drop the in-flight marks of an earlier holder once each of their rows has an item."""
@@ -65,22 +74,47 @@ class Lease:
 
     def complete(self, done: Completions, lease_until: float) -> None:
         """After batches' items are written: add their counts, drop their in-flight marks, move the checkpoint."""
-        self._apply(_renewing(Update(), lease_until).add_completions(done))
+        self._apply(_progress(_renewing(Update(), lease_until).add_completions(done), done))
 
     def record_stop(self, reason: str) -> None:
         """Keep the first stop reason the provider gave; later batches are recorded, not sent."""
         self._apply(Update().set("stop_reason = if_not_exists(stop_reason, :r)", {":r": reason}))
 
-    def release(self, now: float, checkpoint: Position | None, clean: bool = True) -> None:
+    def release(self, now: float, checkpoint: Position | None, clean: bool = True, error: str = "") -> None:
         """Hand the job back (to a continuation, or to a retry after an error): save the checkpoint, drop the lease.
 
-        An unclean release (after an error) flags the job for a recount, as a crash would.
+        An unclean release (after an error) flags the job for a recount, as a crash would, and keeps `error` as
+        the job's last error (what the no-progress cap reports).
         """
         update = Update().set(f"{LEASE_EXPIRES} = :past", {":past": int(now) - 1}).remove("lease_owner")
         update.set_checkpoint(checkpoint)
         if not clean:
             update.set("needs_recount = :t", {":t": True})
+        if error:
+            update.set("last_error = :e", {":e": error[:ERROR_CHARS]})
         self._apply(update)
+
+    def pause(self, now: float, checkpoint: Position | None, history: list[dict[str, Any]]) -> bool:
+        """Put the job to sleep at `checkpoint` as the operator asked: PAUSED, out of the sweep's view, no lease.
+
+        False (nothing changed) if the pause request was withdrawn meanwhile (`smsdrop resume`): hand over instead.
+        """
+        update = (
+            Update()
+            .set("#state = :paused", {":paused": PAUSED}, {"#state": "state"})
+            .set(f"{ACTIVE} = :paused")
+            .set(f"{LEASE_EXPIRES} = :past", {":past": int(now) - 1})
+            .set("updated_at = :now", {":now": int(now)})
+            .set(f"{HISTORY} = :h", {":h": history})
+            .set_checkpoint(checkpoint)
+            .remove("lease_owner")
+            .when(f"attribute_exists({PAUSE_REQUESTED})")
+        )
+        try:
+            self._apply(update)
+        except Steered:
+            return False
+        return True
 
     def finish(
         self,
@@ -91,7 +125,8 @@ class Lease:
         error: str = "",
         extra: Mapping[str, Any] | None = None,
     ) -> None:
-        """Close the job: final state, row total, (recounted) counts, `extra` facts; it leaves the active index."""
+        """Close the job: final state, row total, (recounted) counts, `extra` facts; it leaves the active index, and
+        the operator's requests and the resend mode are done with."""
         update = (
             Update()
             .set("#state = :s", {":s": str(state)}, {"#state": "state"})
@@ -104,8 +139,9 @@ class Lease:
         if counts is not None:
             update.set("counts = :counts", {":counts": {str(s): n for s, n in counts.items()}})
         if error:
-            update.set("#error = :err", {":err": error}, {"#error": "error"})
-        self._apply(update.remove("lease_owner", ACTIVE, LEASE_EXPIRES, "needs_recount"))
+            update.set("#error = :err", {":err": error[:ERROR_CHARS]}, {"#error": "error"})
+        removed = ("lease_owner", ACTIVE, LEASE_EXPIRES, "needs_recount", CANCEL_REQUESTED, PAUSE_REQUESTED, RESEND)
+        self._apply(update.remove(*removed))
 
     def _apply(self, update: Update) -> None:
         self._store.apply_held(self.job_id, self.owner, update)
@@ -113,3 +149,8 @@ class Lease:
 
 def _renewing(update: Update, lease_until: float) -> Update:
     return update.set(f"{LEASE_EXPIRES} = :exp", {":exp": int(lease_until)})
+
+
+def _progress(update: Update, done: Completions) -> Update:
+    """A checkpoint that moves is progress: the no-progress count starts again."""
+    return update.set(f"{CLAIMS} = :zero", {":zero": 0}) if done.checkpoint else update
