@@ -146,7 +146,7 @@ class JobStore:
         except ClientError as error:
             if not is_condition_failed(error):
                 raise
-            item = deserialise(error.response.get("Item", {}))
+            item = deserialise(error.response.get("Item") or {})  # type: ignore[arg-type]
             if item.get("lease_owner") != owner:
                 raise LeaseLost(job_id) from None
             raise Steered(job_id, item.get(CANCEL_REQUESTED), item.get(PAUSE_REQUESTED)) from None
