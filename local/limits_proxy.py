@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import queue
 import shutil
+import sys
 import threading
 import time
 import zlib
@@ -17,7 +18,8 @@ from contextlib import contextmanager
 from functools import partial
 from http.client import HTTPConnection, HTTPResponse, HTTPSConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, BinaryIO
+from io import BufferedIOBase
+from typing import Any
 from urllib.parse import urlsplit
 
 from local.aws_limits import AwsLimits, Json
@@ -85,7 +87,9 @@ class _UpstreamStore:
         if known is None:
             described = self._call("DescribeTable", {"TableName": table}).get("Table", {})
             indexes = described.get("GlobalSecondaryIndexes", []) + described.get("LocalSecondaryIndexes", [])
-            known = {"": _hash_of(described["KeySchema"])} if described else {}
+            if not described:
+                return {}  # no such table (yet): the upstream will say so
+            known = {"": _hash_of(described["KeySchema"])}
             known.update({index["IndexName"]: _hash_of(index["KeySchema"]) for index in indexes})
             self._server.schemas[table] = known
         return known
@@ -118,11 +122,16 @@ class _Server(ThreadingHTTPServer):
         self.pool, self.limits = _Pool(upstream), limits
         self.schemas: dict[str, dict[str, str]] = {}
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (a process killed, a keep-alive connection reset) is no error of the proxy's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Limited:
     """The first `left` bytes of a stream (a request body, streamed to the upstream)."""
 
-    def __init__(self, stream: BinaryIO, left: int) -> None:
+    def __init__(self, stream: BufferedIOBase, left: int) -> None:
         self._stream, self._left = stream, left
 
     def read(self, size: int = -1) -> bytes:
