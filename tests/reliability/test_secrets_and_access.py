@@ -161,12 +161,18 @@ def test_the_stack_has_functions_and_queues_to_check():
     assert {"ContinuationQueue", "FailedEventsQueue"} <= set(QUEUES)
 
 
+SECRET_REFERENCES = {
+    "GATEWAY_SECRET_ID": {"Fn::If": ["CreateSecret", {"Ref": "GatewaySecret"}, {"Ref": "ExistingSecretArn"}]},
+    "PUSH_TOKEN_SECRET_ID": {"Ref": "PushTokenSecret"},
+}
+
+
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_no_function_is_given_a_credential_in_its_environment_only_the_secret_to_read_it_from(function):
     suspicious = {name: value for name, value in environment(function).items() if CREDENTIAL_WORDS.search(name)}
-    assert set(suspicious) <= {"GATEWAY_SECRET_ID"}
-    for value in suspicious.values():
-        assert value == {"Fn::If": ["CreateSecret", {"Ref": "GatewaySecret"}, {"Ref": "ExistingSecretArn"}]}
+    assert set(suspicious) <= set(SECRET_REFERENCES)
+    for name, value in suspicious.items():
+        assert value == SECRET_REFERENCES[name]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
