@@ -43,5 +43,5 @@ def _culprit(content: dict[str, Any]) -> str:
     return (
         f"  row {content['first_row']:>6} (x{content['rows']}): {content['character']!r} ({content['code']}) "
         f"at position {content['position']}: {content['parts']} part(s), {content['gsm7_parts']} in GSM-7"
-        f"   {content['content']!r}"
+        f"   {content['around']!r}"
     )

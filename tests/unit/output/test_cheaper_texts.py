@@ -52,7 +52,7 @@ def test_the_tally_lists_the_first_distinct_ucs2_texts_with_their_culprit_and_co
     assert ucs2["rows"] == LISTED + 6
     assert len(ucs2["contents"]) == LISTED
     assert ucs2["contents"][0] == {
-        "content": "Offer 2\u2019s",
+        "around": "Offer 2\u2019s",
         "first_row": 2,
         "rows": 2,
         "character": APOSTROPHE,
@@ -63,10 +63,10 @@ def test_the_tally_lists_the_first_distinct_ucs2_texts_with_their_culprit_and_co
     }
 
 
-def test_a_long_content_is_shown_cut():
+def test_only_a_few_characters_around_the_culprit_are_shown_never_the_whole_text():
     tally = TextTally()
-    tally.add(APOSTROPHE + "x" * 200, 2, 0)
-    assert tally.as_json()["ucs2"]["contents"][0]["content"] == APOSTROPHE + "x" * 63 + "…"
+    tally.add("Your code is 482913. " + "x" * 30 + APOSTROPHE + "y" * 30, 2, 0)
+    assert tally.as_json()["ucs2"]["contents"][0]["around"] == "…" + "x" * 10 + APOSTROPHE + "y" * 10 + "…"
 
 
 FILE = f"number,content\n+447911123456,{QUOTED}\n+447911123457,{QUOTED}\n+447911123458,plain\n"

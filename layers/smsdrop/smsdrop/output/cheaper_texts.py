@@ -2,7 +2,8 @@
 
 One character outside GSM-7 (a curly quote pasted from a word processor, a non-breaking space) sends the whole
 text in UCS-2: 70 characters a part instead of 160, so often twice the parts. `TextTally` names that character
-and its position for the first LISTED distinct UCS-2 texts of a file, with the parts it costs; with GSM_SAFE,
+and its position for the first LISTED distinct UCS-2 texts of a file (with a few characters around it, never
+the whole text), with the parts it costs; with GSM_SAFE,
 `gsm_safe` swaps the usual offenders for their GSM-7 twins before sending (GSM_TWINS), and the tally counts them.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 from smsdrop.output.sms_parts import Encoding, gsm7_parts, sms_parts, ucs2_culprit
 
 LISTED = 20
-SHOWN_CHARS = 64
+AROUND_CHARS = 10  # shown each side of the culprit: enough to find it, not a whole text (it may hold a code)
 GSM_TWINS = {
     "\u2018": "'",  # left single quote
     "\u2019": "'",  # right single quote, apostrophe
@@ -60,9 +61,8 @@ class _Ucs2Text:
 
     def as_json(self) -> dict[str, Any]:
         character, position = ucs2_culprit(self.text) or ("", 0)
-        shown = self.text if len(self.text) <= SHOWN_CHARS else self.text[:SHOWN_CHARS] + "…"
         return {
-            "content": shown,
+            "around": _around(self.text, position - 1),
             "first_row": self.first_row,
             "rows": self.rows,
             "character": character,
@@ -71,6 +71,12 @@ class _Ucs2Text:
             "parts": sms_parts(self.text).parts,
             "gsm7_parts": gsm7_parts(self.text),
         }
+
+
+def _around(text: str, at: int) -> str:
+    """The characters of `text` up to AROUND_CHARS each side of index `at`, with `…` where it was cut."""
+    start, stop = max(0, at - AROUND_CHARS), at + AROUND_CHARS + 1
+    return ("…" if start else "") + text[start:stop] + ("…" if stop < len(text) else "")
 
 
 @dataclass(slots=True)
