@@ -34,7 +34,9 @@ def intake_lines(intake: dict[str, Any]) -> list[str]:
         lines.append(f"GSM_SAFE: replaced {safe['characters']} characters in {safe['rows']} rows")
     ucs2 = intake.get("ucs2", {})
     if ucs2.get("rows"):
-        lines.append(f"UCS-2: {ucs2['rows']} row(s); what forced it, in the first {len(ucs2['contents'])} distinct text(s):")
+        lines.append(
+            f"UCS-2: {ucs2['rows']} row(s); what forced it, in the first {len(ucs2['contents'])} distinct text(s):"
+        )
         lines += [_culprit(content) for content in ucs2["contents"]]
     return lines
 
