@@ -46,6 +46,8 @@ class Settings:
     """Calling codes rows may be sent to, e.g. `91,44`; empty: every country."""
     gsm_safe: bool = False
     """Replace smart quotes, dashes, ellipses and odd spaces by their GSM-7 twins before sending."""
+    max_claims_without_progress: int = 5
+    """A job claimed this often without its checkpoint moving ends FAILED ("no progress after N attempts")."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -88,6 +90,7 @@ ENV: dict[str, str] = {
     "prices_per_part": "PRICES_PER_PART",
     "allowed_countries": "ALLOWED_COUNTRIES",
     "gsm_safe": "GSM_SAFE",
+    "max_claims_without_progress": "MAX_CLAIMS_WITHOUT_PROGRESS",
 }
 
 _TRUE = {"1", "true", "yes", "on"}

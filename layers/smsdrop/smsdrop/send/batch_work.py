@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -23,6 +24,9 @@ class BatchWork:
     """Sends batches and records their results for the job held by `lease`; keeps the first stop reason.
 
     `dry_run`: batches are checked, never sent. `stop_reason`: the job was stopped before (nothing more is sent).
+    `cancelled`: the operator's cancel request (who, when), once there is one: nothing more is sent, every row left
+    is recorded CANCELLED. Rows recorded unsent because of the job (a stop, a cancel) are marked so (Outcome.unsent):
+    a resume sends them, and only them.
     """
 
     def __init__(
@@ -35,6 +39,7 @@ class BatchWork:
         lease_s: int,
         dry_run: bool,
         stop_reason: str = "",
+        cancelled: Mapping[str, Any] | None = None,
     ) -> None:
         self._lease = lease
         self._results = results
@@ -44,6 +49,7 @@ class BatchWork:
         self._lease_s = lease_s
         self.dry_run = dry_run
         self._stop_reason = stop_reason
+        self._cancelled = cancelled
         self._stop_lock = threading.Lock()
 
     @property
@@ -51,30 +57,43 @@ class BatchWork:
         """Why the job was stopped ("" if it was not)."""
         return self._stop_reason
 
+    @property
+    def cancelled(self) -> Mapping[str, Any] | None:
+        """The operator's cancel request (`by`, `at`), if the job was cancelled."""
+        return self._cancelled
+
+    def cancel(self, request: Mapping[str, Any]) -> None:
+        """Send nothing more: batches not yet sent (those waiting their turn too) are recorded CANCELLED."""
+        with self._stop_lock:
+            self._cancelled = self._cancelled or request
+
     def will_send(self, batch: Batch) -> bool:
         """Whether `batch` has a call to make and the job may still make it."""
-        return batch.has_call and not self._stop_reason and not self.dry_run
+        return batch.has_call and not self._stop_reason and not self._cancelled and not self.dry_run
 
     def send(self, batch: Batch, key: str) -> Counter[Status]:
         """Wait for the pace, send the call, record every row of the batch; counts by status."""
         self._pacer.wait()
-        if self._stop_reason:  # another batch in flight was told to stop while this one waited
+        if self._stop_reason or self._cancelled:  # a stop or a cancel came while this batch waited its turn
             return self.record_unsent(batch, key)
         try:
             outcomes = self._gateway.send(batch.items)
         except JobStop as stop:
             self._stop(stop, batch)
-            failed = Outcome(Status.FAILED, f"{stop.code} {stop.reason}", stop.code)
+            failed = Outcome(Status.FAILED, f"{stop.code} {stop.reason}", stop.code, unsent=True)
             outcomes = dict.fromkeys((r.row for r in batch.recipients), failed)
         results = [Result(r, outcomes[r.row], key) for r in batch.recipients]
         return self._write(results + _rejected(batch, key))
 
     def record_unsent(self, batch: Batch, key: str) -> Counter[Status]:
-        """Record the batch without sending it: VALIDATED in a dry run, FAILED once the job was stopped."""
-        if self.dry_run:
+        """Record the batch without sending it: CANCELLED once the job was cancelled, VALIDATED in a dry run, FAILED
+        once the job was stopped."""
+        if self._cancelled:
+            unsent = Outcome(Status.CANCELLED, f"not sent: job cancelled by {self._cancelled.get('by')}", unsent=True)
+        elif self.dry_run:
             unsent = Outcome(Status.VALIDATED, "dry run: checked, not sent")
         else:
-            unsent = Outcome(Status.FAILED, f"not sent: job stopped ({self._stop_reason})")
+            unsent = Outcome(Status.FAILED, f"not sent: job stopped ({self._stop_reason})", unsent=True)
         return self._write([Result(r, unsent, key) for r in batch.recipients] + _rejected(batch, key))
 
     def _write(self, results: list[Result]) -> Counter[Status]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -12,26 +12,34 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from smsdrop.intake.uploads import Upload
 from smsdrop.models import Status
+from smsdrop.output.results_file import ReportKeys
+from smsdrop.send.failures import permanent
 from smsdrop.send.ports import JobLease, RunnerPorts
 from smsdrop.send.run_result import END_OF_CLOSED_JOB, RunResult
-from smsdrop.store.jobs import JobState
+from smsdrop.store.jobs import JobRecord, JobState
+from smsdrop.store.steering import with_entry
 
 logger = Logger(child=True)
 metrics = Metrics()
+ERROR_CHARS = 1024
+ROW_SPANS_LISTED = 10
 
 
 @dataclass(frozen=True, slots=True)
 class Ending:
-    """How a job ends: its final state, the data rows its file held, and what the closing invocation knows."""
+    """How a job ends: its final state, the data rows its file held (None: not known, the rows recorded), and
+    what the closing invocation knows."""
 
     state: JobState
-    rows: int
+    rows: int | None
     error: str = ""
     stop_reason: str = ""
     batches: int = 0
     dry_run: bool = False
     intake: Mapping[str, Any] = field(default_factory=dict)
     """What the reader says of the file: its format, the rules applied, what its texts cost (Reader.report)."""
+    recount: bool = False
+    """Count the items again whatever the live counts say (batches may have been recorded untold)."""
 
 
 class Closing:
@@ -45,33 +53,53 @@ class Closing:
 
     def close(self, ending: Ending) -> RunResult:
         """Count, write the results file and summary, and close the job; what this invocation did."""
-        counts, recounted = self._final_counts(ending.rows)
-        missing = ending.rows - sum(counts.values())
-        error = ending.error or (f"{missing} rows have no result" if missing else "")
+        job = self._ports.store.get(self._lease.job_id)  # the job item now: live counts, marks, history, requests
+        counts, recounted = self._final_counts(ending, job)
+        rows = max(sum(counts.values()), ending.rows or 0)
+        ending = replace(ending, rows=rows)
+        error = _error(ending.error, rows - sum(counts.values()), job.in_flight.values())
         named_counts = {str(s): n for s, n in counts.items()}
-        keys = self._ports.results_file.write(self._upload, self._summary(ending, named_counts, error))
-        extra = {"dry_run": ending.dry_run, "results_key": keys.results, "summary_key": keys.summary}
+        now, cancel = self._clock(), job.cancel_requested or {}
+        history = with_entry(
+            job.history, ending.state.value.lower(), now, by=cancel.get("by"), reason=ending.stop_reason or error
+        )
+        keys, error = self._files(self._summary(ending, named_counts, error, job, history), error)
+        extra: dict[str, Any] = {"dry_run": ending.dry_run, "history": history}
+        if keys is not None:
+            extra |= {"results_key": keys.results, "summary_key": keys.summary}
         # Live counts stay as they are (delivery reports may be adding to them); a recount replaces them.
         final = counts if recounted else None
-        self._lease.finish(ending.state, self._clock(), ending.rows, final, error, extra)
+        self._lease.finish(ending.state, now, rows, final, error, extra)
         _emit_summary(self._lease.job_id, ending, counts)
         end = END_OF_CLOSED_JOB[ending.state]
         return RunResult(self._lease.job_id, end, named_counts, ending.stop_reason, error, ending.batches, keys)
 
-    def _final_counts(self, rows: int) -> tuple[Counter[Status], bool]:
+    def _files(self, summary: dict[str, Any], error: str) -> tuple[ReportKeys | None, str]:
+        """Write the results file and summary; if that can never succeed, say so in the job's error instead."""
+        try:
+            return self._ports.results_file.write(self._upload, summary), error
+        except Exception as failure:
+            reason = permanent(failure)
+            if reason is None:
+                raise
+            logger.error("Results file not written", extra={"job_id": self._lease.job_id, "reason": reason})
+            return None, _bounded("; ".join(filter(None, [error, f"results file not written: {reason}"])))
+
+    def _final_counts(self, ending: Ending, job: JobRecord) -> tuple[Counter[Status], bool]:
         """Counts, and whether they were recounted from the items.
 
         Live counts are exact unless an earlier holder died mid-batch; then the items themselves are counted.
         """
-        if not self._lease.record.needs_recount:
-            live = self._ports.store.get(self._lease.job_id).counts
-            counts = Counter({Status(s): n for s, n in live.items() if n})
-            if sum(counts.values()) == rows:
+        if not (self._lease.record.needs_recount or ending.recount):
+            counts = Counter({Status(s): n for s, n in job.counts.items() if n})
+            if sum(counts.values()) == ending.rows:
                 return counts, False
         counts, _ = self._ports.results.count(self._lease.job_id)
         return counts, True
 
-    def _summary(self, ending: Ending, counts: dict[str, int], error: str) -> dict[str, Any]:
+    def _summary(
+        self, ending: Ending, counts: dict[str, int], error: str, job: JobRecord, history: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         upload = self._upload
         return {
             "job_id": self._lease.job_id,
@@ -82,8 +110,37 @@ class Closing:
             "counts": counts,
             "stop_reason": ending.stop_reason or None,
             "error": error or None,
+            "cancelled": dict(job.cancel_requested) if job.cancel_requested else None,
+            "history": history,
             "intake": dict(ending.intake),
         }
+
+
+def _error(error: str, missing: int, in_flight: Iterable[tuple[int, ...]]) -> str:
+    """The job's error, saying how many rows have no result and which were in flight (they may have been sent)."""
+    parts = [error] if error else []
+    if missing > 0:
+        parts.append(f"{missing} rows have no result")
+    unrecorded = sorted({row for rows in in_flight for row in rows})
+    if unrecorded:
+        parts.append(f"rows {_spans(unrecorded)} were in flight without a result: they may have been sent")
+    return _bounded("; ".join(parts))
+
+
+def _spans(rows: list[int]) -> str:
+    """Rows as spans ("4-7, 12"), the first ROW_SPANS_LISTED of them."""
+    spans: list[list[int]] = []
+    for row in rows:
+        if spans and row == spans[-1][1] + 1:
+            spans[-1][1] = row
+        else:
+            spans.append([row, row])
+    shown = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in spans[:ROW_SPANS_LISTED])
+    return shown + (f" and {len(spans) - ROW_SPANS_LISTED} more spans" if len(spans) > ROW_SPANS_LISTED else "")
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
 
 
 def _emit_summary(job_id: str, ending: Ending, counts: Counter[Status]) -> None:

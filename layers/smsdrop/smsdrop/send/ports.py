@@ -91,8 +91,12 @@ class JobLease(Protocol):
         """Keep the first reason the provider gave for stopping the job."""
         ...
 
-    def release(self, now: float, checkpoint: Position | None, clean: bool = True) -> None:
-        """Hand the job back at `checkpoint`; an unclean release flags it for a recount."""
+    def release(self, now: float, checkpoint: Position | None, clean: bool = True, error: str = "") -> None:
+        """Hand the job back at `checkpoint`; an unclean release flags it for a recount and keeps `error`."""
+        ...
+
+    def pause(self, now: float, checkpoint: Position | None, history: list[dict[str, Any]]) -> bool:
+        """Sleep PAUSED at `checkpoint` as the operator asked; False if the request was withdrawn meanwhile."""
         ...
 
     def finish(

@@ -15,6 +15,8 @@ class RunEnd(StrEnum):
     COMPLETED = "COMPLETED"
     STOPPED = "STOPPED"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    PAUSED = "PAUSED"
     CONTINUED = "CONTINUED"
     BUSY = "BUSY"
     ALREADY_FINISHED = "ALREADY_FINISHED"
@@ -25,6 +27,7 @@ END_OF_CLOSED_JOB = {
     JobState.COMPLETED: RunEnd.COMPLETED,
     JobState.STOPPED: RunEnd.STOPPED,
     JobState.FAILED: RunEnd.FAILED,
+    JobState.CANCELLED: RunEnd.CANCELLED,
 }
 """How the invocation that closes a job in a final state ends."""
 

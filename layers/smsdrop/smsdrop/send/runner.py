@@ -17,12 +17,14 @@ from smsdrop.models import UNKNOWN_REASON, Batch, Outcome, Position, Recipient, 
 from smsdrop.send.batch_work import BatchWork
 from smsdrop.send.batching import BatchLimits, batches
 from smsdrop.send.closing import Closing, Ending
+from smsdrop.send.failures import permanent
 from smsdrop.send.pacing import Pacer, RateLimiter
 from smsdrop.send.ports import JobLease, Reader, Results, RunnerPorts
 from smsdrop.send.run_result import RunEnd, RunResult
-from smsdrop.send.window import Window
+from smsdrop.send.window import Window, WindowEnd
 from smsdrop.store.jobs import Busy, JobRecord, JobState, LeaseLost
 from smsdrop.store.results import Result
+from smsdrop.store.steering import with_entry
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -69,9 +71,12 @@ class JobRunner:
         except LeaseLost:
             logger.warning("Lease lost to another invocation; stopped sending", extra={"job_id": upload.job_id})
             return RunResult(upload.job_id, RunEnd.LEASE_LOST)
-        except Exception:
-            invocation.abandon()
-            raise
+        except Exception as error:
+            reason = permanent(error)
+            if reason is None:
+                invocation.abandon(error)
+                raise
+            return invocation.fail(reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,7 @@ class _Shared:
 
 def _busy(record: JobRecord) -> RunResult:
     end = RunEnd.ALREADY_FINISHED if record.is_finished else RunEnd.BUSY
+    end = RunEnd.PAUSED if record.state is JobState.PAUSED else end
     logger.info(f"Job not claimed: {end.value.lower()}", extra={"job_id": record.job_id, "state": record.state})
     return RunResult(record.job_id, end, dict(record.counts), record.stop_reason, record.error)
 
@@ -109,36 +115,93 @@ class _Invocation:
         self._checkpoint = lease.record.checkpoint
         self._window: Window | None = None
         self._reader: Reader | None = None
+        self._work: BatchWork | None = None
+        self._recovery: _Recovery | None = None
 
     def execute(self) -> RunResult:
-        """Stream, batch, send and record until the file ends, the time runs short or the lease is lost."""
+        """Stream, batch, send and record until the file ends, the time runs short, the operator pauses the job or
+        the lease is lost."""
         shared, ports, lease = self._shared, self._ports, self._lease
+        if lease.record.claims_without_progress >= shared.settings.max_claims_without_progress:
+            return self._no_progress()
+        if lease.record.pause_requested and not lease.record.cancel_requested:
+            return self._pause(None)
         reader = self._reader = ports.reader_factory(self._upload, lease.job_id)
         dry_run = ports.dry_run(self._upload)
-        lease_s, stopped = shared.settings.lease_seconds, lease.record.stop_reason
-        work = BatchWork(lease, ports.results, ports.gateway, shared.pacer, self._clock, lease_s, dry_run, stopped)
+        lease_s, record = shared.settings.lease_seconds, lease.record
+        work = self._work = BatchWork(
+            lease, ports.results, ports.gateway, shared.pacer, self._clock, lease_s, dry_run, record.stop_reason,
+            record.cancel_requested,
+        )  # fmt: skip
         window = self._window = Window(lease, work, shared.settings.in_flight, shared.lease_until)
-        recovery = _Recovery(lease, ports.results, reader, self._clock)
+        recovery = self._recovery = _Recovery(lease, ports.results, reader, self._clock)
         start = lease.record.checkpoint
         done = dict(ports.results.statuses(lease.job_id, start.row if start else 0))
         try:
             rows = recovery.fresh(reader.rows(start), done)
             batches = shared.batcher(rows, lambda: reader.position, shared.limits)
-            finished = window.run(batches, recovery.record_unknown, self._out_of_time)
+            end = window.run(batches, recovery.record_unknown, self._out_of_time)
         except FileRefused as refusal:
+            recovery.record_unknown()  # rows an earlier holder may have sent are recorded before the job ends
             return self._refuse(str(refusal), _data_rows(reader), work, window)
-        if not finished:
+        if end is WindowEnd.OUT_OF_TIME:
             return self._hand_over(work, window)
-        state = JobState.STOPPED if work.stop_reason else JobState.COMPLETED
+        if end is WindowEnd.PAUSED:
+            return self._pause(window)
+        state = JobState.CANCELLED if work.cancelled else JobState.STOPPED if work.stop_reason else JobState.COMPLETED
         return self._close(Ending(state, _data_rows(reader), "", work.stop_reason, window.batches, dry_run))
 
-    def abandon(self) -> None:
+    def abandon(self, error: Exception) -> None:
         """After an unexpected error: hand the job back flagged for a recount, so a retry can resume it."""
         checkpoint = self._window.checkpoint if self._window else self._checkpoint
         try:
-            self._lease.release(self._clock(), checkpoint, clean=False)
+            self._lease.release(self._clock(), checkpoint, clean=False, error=f"{type(error).__name__}: {error}")
         except Exception:
             logger.exception("Could not release the job after an error; the sweep will resume it")
+
+    def fail(self, reason: str) -> RunResult:
+        """After an error no retry can heal: close the job FAILED with `reason` and what was recorded (counted again
+        from the items: batches in flight may have been recorded without being told)."""
+        logger.error("Job failed: no retry can heal this", extra={"job_id": self._lease.job_id, "reason": reason})
+        metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+        if self._recovery is not None:
+            self._recovery.record_unknown()
+        rows = _data_rows(self._reader) if self._reader else None
+        work, window = self._work, self._window
+        ending = Ending(
+            JobState.FAILED,
+            rows,
+            reason,
+            work.stop_reason if work else "",
+            window.batches if window else 0,
+            work.dry_run if work else False,
+            recount=True,
+        )
+        return self._close(ending)
+
+    def _no_progress(self) -> RunResult:
+        """Claimed too often without the checkpoint moving: end FAILED rather than try again forever."""
+        record, limit = self._lease.record, self._shared.settings.max_claims_without_progress
+        last = record.last_error or "no error recorded (each attempt timed out or was killed)"
+        reason = f"no progress after {limit} attempts: {last}"
+        logger.error("Job makes no progress", extra={"job_id": record.job_id, "reason": reason})
+        metrics.add_metric(name="JobsWithoutProgress", unit=MetricUnit.Count, value=1)
+        return self._close(Ending(JobState.FAILED, None, reason, record.stop_reason, recount=True))
+
+    def _pause(self, window: Window | None) -> RunResult:
+        """Sleep as the operator asked: PAUSED at the checkpoint, no continuation; or, if the pause was withdrawn
+        meanwhile, hand over as usual."""
+        record, now = self._lease.record, self._clock()
+        checkpoint = window.checkpoint if window else record.checkpoint
+        request = (window.pause_request if window else None) or record.pause_requested or {}
+        history = with_entry(record.history, "paused", now, by=request.get("by"))
+        if not self._lease.pause(now, checkpoint, history):
+            self._lease.release(now, checkpoint)
+            self._ports.continuation.request(self._upload)
+            return RunResult(self._lease.job_id, RunEnd.CONTINUED)
+        logger.info("Paused as the operator asked", extra={"job_id": record.job_id, "by": request.get("by")})
+        counts = {str(s): n for s, n in window.counts.items()} if window else {}
+        return RunResult(record.job_id, RunEnd.PAUSED, counts, batches=window.batches if window else 0)
 
     def _out_of_time(self) -> bool:
         return self._remaining_ms() < self._shared.settings.time_margin_ms

@@ -1,17 +1,32 @@
 """The batches of one invocation in flight: at most `in_flight` at once, each marked on the job item before its
 call goes out, and the job item told of each one recorded, in order, so the checkpoint never passes a batch
-that is not recorded yet."""
+that is not recorded yet. A mark refused because the operator asked to cancel the job turns every batch from
+there on into one recorded unsent; one refused for a pause ends the run at that batch."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from enum import Enum
+from typing import Any
 
 from smsdrop.models import Batch, Position, Status
 from smsdrop.send.batch_work import BatchWork
 from smsdrop.send.ports import JobLease
 from smsdrop.store.lease import Completions
+from smsdrop.store.steering import Steered
+
+
+class WindowEnd(Enum):
+    """How a run of the window ended."""
+
+    FINISHED = "finished"
+    """Every batch was started and recorded."""
+    OUT_OF_TIME = "out of time"
+    """Time ran short: the rest is for a fresh invocation."""
+    PAUSED = "paused"
+    """The operator asked for a pause: nothing more was marked in flight."""
 
 
 class Window:
@@ -31,10 +46,12 @@ class Window:
         self.checkpoint: Position | None = lease.record.checkpoint
         self.counts: Counter[Status] = Counter()
         self.batches = 0
+        self.pause_request: Mapping[str, Any] | None = None
+        """The operator's pause request (`by`, `at`) that ended the run, if one did."""
 
-    def run(self, work: Iterator[Batch], between: Callable[[], None], out_of_time: Callable[[], bool]) -> bool:
-        """Start every batch of `work` (`between` runs before each and after the last) and wait for them all;
-        False if the run stopped early, time running short, to hand the rest over."""
+    def run(self, work: Iterator[Batch], between: Callable[[], None], out_of_time: Callable[[], bool]) -> WindowEnd:
+        """Start every batch of `work` (`between` runs before each and after the last) and wait for them all; how
+        the run ended (early: time running short, or a pause asked for)."""
         with ThreadPoolExecutor(max_workers=self._in_flight, thread_name_prefix="send") as pool:
             try:
                 finished = self._dispatch(work, pool, between, out_of_time)
@@ -49,28 +66,39 @@ class Window:
         pool: ThreadPoolExecutor,
         between: Callable[[], None],
         out_of_time: Callable[[], bool],
-    ) -> bool:
+    ) -> WindowEnd:
         for batch in work:
             between()
             if out_of_time():
-                return False
+                return WindowEnd.OUT_OF_TIME
             while len(self._pending) >= self._in_flight:
                 self._harvest(FIRST_COMPLETED)
-            self._start(pool, batch)
+            try:
+                self._start(pool, batch)
+            except Steered as steered:  # a pause: this batch and the rest are read again when the job is resumed
+                self.pause_request = steered.pause
+                return WindowEnd.PAUSED
         between()
-        return True
+        return WindowEnd.FINISHED
 
     def _start(self, pool: ThreadPoolExecutor, batch: Batch) -> None:
-        self._started[batch.seq] = batch
         key = f"{self._generation}.{batch.seq}"
         if self._work.will_send(batch):
             rows = tuple(r.row for r in batch.recipients)
-            self._lease.mark_in_flight(key, rows, self._lease_until(), self._untold)
-            self._untold = Completions()
-            self._pending[pool.submit(self._work.send, batch, key)] = batch
-        else:
-            self._tell_done()
-            self._pending[pool.submit(self._work.record_unsent, batch, key)] = batch
+            try:
+                self._lease.mark_in_flight(key, rows, self._lease_until(), self._untold)
+            except Steered as steered:
+                if steered.cancel is None:
+                    raise
+                self._work.cancel(steered.cancel)  # this batch, and every one after it, is recorded unsent
+            else:
+                self._started[batch.seq] = batch
+                self._untold = Completions()
+                self._pending[pool.submit(self._work.send, batch, key)] = batch
+                return
+        self._started[batch.seq] = batch
+        self._tell_done()
+        self._pending[pool.submit(self._work.record_unsent, batch, key)] = batch
 
     def _tell_done(self) -> None:
         """Tell the job item of the batches recorded since it last heard, when no mark is going out to carry them."""
