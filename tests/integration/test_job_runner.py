@@ -29,13 +29,13 @@ class CrashingGateway:
         self.inner, self.left, self.after_send = inner, calls_before, after_send
         self.lock = threading.Lock()
 
-    def send(self, items):
+    def send(self, items, time_left=None):
         with self.lock:
             self.left -= 1
             dying = self.left < 0
         if dying and not self.after_send:
             raise Crash
-        outcomes = self.inner.send(items)
+        outcomes = self.inner.send(items, time_left)
         if dying:
             raise Crash
         return outcomes
@@ -47,12 +47,12 @@ class CrashingWriter:
     def __init__(self, inner, writes_before):
         self.inner, self.left = inner, writes_before
 
-    def write(self, job_id, results, now):
+    def write(self, rows, results, now):
         self.left -= 1
         if self.left < 0:
-            self.inner.write(job_id, results[: len(results) // 2], now)
+            self.inner.write(rows, results[: len(results) // 2], now)
             raise Crash
-        return self.inner.write(job_id, results, now)
+        return self.inner.write(rows, results, now)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

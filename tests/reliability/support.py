@@ -27,6 +27,7 @@ from local import ROOT
 from local.aws import REGION
 from local.gateway_sim import GatewaySimulator
 from smsdrop.models import UNKNOWN_REASON
+from smsdrop.store.schema import JobRows
 
 RECOVERED = "recovered"  # the batch name of rows an invocation found in flight after an earlier one died
 CONTENTS = ["Your order has shipped", "Sale ends tonight: 20% off", "Your code is 4471"]
@@ -200,10 +201,13 @@ class DynamoFaults:
 
 
 def stored_items(table: str, job_id: str) -> list[dict[str, Any]]:
-    """Every per-number item of a job as moto server holds them, read in-process (moto's Query serialises
-    about 2 000 items a second, far too slow to read back 100 000)."""
-    partition = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(table).items.get(DynamoType({"S": job_id}))
-    items = [item.to_regular_json() for item in list((partition or {}).values())]
+    """Every per-number item of a job as moto server holds them, in every shard, read in-process (moto's Query
+    serialises about 2 000 items a second, far too slow to read back 100 000)."""
+    shards = int(stored_job(table, job_id).get("row_shards", 1))
+    partitions = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(table).items
+    items = []
+    for key in JobRows(job_id, shards).partitions():
+        items += [item.to_regular_json() for item in list((partitions.get(DynamoType({"S": key})) or {}).values())]
     return [i for i in items if str(i["rec"]).startswith("N#")]
 
 

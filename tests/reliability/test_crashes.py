@@ -167,8 +167,8 @@ class ReleaseAfter:
     def __init__(self, inner, nth, slow):
         self.inner, self.left, self.slow = inner, nth, slow
 
-    def send(self, items):
-        outcomes = self.inner.send(items)
+    def send(self, items, time_left=None):
+        outcomes = self.inner.send(items, time_left)
         self.left -= 1
         if self.left == 0:
             self.slow.released.set()

@@ -104,13 +104,13 @@ class RotateAt:
     def __init__(self, inner, nth, rotation, age_s):
         self.inner, self.left, self.rotation, self.age_s = inner, nth, rotation, age_s
 
-    def send(self, items):
+    def send(self, items, time_left=None):
         self.left -= 1
         if self.left == 0:
             self.rotation()
             # The secret cache (powertools) reads the wall clock and takes no clock to inject: really wait.
             threading.Event().wait(self.age_s)
-        return self.inner.send(items)
+        return self.inner.send(items, time_left)
 
 
 @pytest.mark.parametrize(

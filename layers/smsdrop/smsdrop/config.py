@@ -48,6 +48,8 @@ class Settings:
     """Replace smart quotes, dashes, ellipses and odd spaces by their GSM-7 twins before sending."""
     max_claims_without_progress: int = 5
     """A job claimed this often without its checkpoint moving ends FAILED ("no progress after N attempts")."""
+    row_shards: int = 16
+    """Partition keys a new job's row items are spread over (1..256), ~1,000 rows/s each (docs/table-design.md)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -91,6 +93,7 @@ ENV: dict[str, str] = {
     "allowed_countries": "ALLOWED_COUNTRIES",
     "gsm_safe": "GSM_SAFE",
     "max_claims_without_progress": "MAX_CLAIMS_WITHOUT_PROGRESS",
+    "row_shards": "ROW_SHARDS",
 }
 
 _TRUE = {"1", "true", "yes", "on"}

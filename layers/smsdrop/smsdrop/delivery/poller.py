@@ -1,6 +1,6 @@
 """The delivery poller: ask getReport about every SUBMITTED number whose ask is due, and record the verdicts.
 
-Each run walks the sparse AwaitingReport index (all 16 partitions, starting at a rotating one), 200 msgIds
+Each run walks the sparse AwaitingReport index (all 32 partitions, starting at a rotating one), 200 msgIds
 to a call. A final report moves the item to DELIVERED / UNDELIVERED; a number still sending, or unknown to
 the provider, is asked again later (the interval grows with its age: half its age, 5 min to 6 h); one that
 has had no final report for `max_age_hours` (72) becomes UNDELIVERED "no delivery report". Job counts move

@@ -1,9 +1,10 @@
 """What a job's report page shows, collected from its per-number items one at a time.
 
-The collector does not care where items come from (today the report's read-back at the job's end); it keeps a
-bounded summary: the top reasons with a few masked example rows, parts and estimated cost per country, rows
-recorded per minute, and each invocation's span. `PageData` is that summary plus the job's own summary: it is
-stored beside the page as JSON, so the page can be drawn again with new counts without reading every item.
+The collector does not care where items come from (the results file as it is written, invocation after
+invocation: its tallies travel between them as `state()`); it keeps a bounded summary: the top reasons with a few
+masked example rows, parts and estimated cost per country, rows recorded per minute, and each invocation's span.
+`PageData` is that summary plus the job's own summary: it is stored beside the page as JSON, so the page can be
+drawn again with new counts without reading every item.
 """
 
 from __future__ import annotations
@@ -136,6 +137,27 @@ class PageCollector:
             self._first_failure[code] = min(at, self._first_failure.get(code, at))
         if status in self._billable and "parts" in item:
             self._cost(item)
+
+    def state(self) -> dict[str, Any]:
+        """The tallies so far, JSON-able: a later invocation of the same job carries on from them (`resume`)."""
+        return {
+            "reasons": [asdict(group) for group in self._reasons.values()],
+            "countries": [{**asdict(c), "estimate": str(c.estimate)} for c in self._countries.values()],
+            "minutes": sorted(self._minutes.items()),
+            "spans": [asdict(span) for span in self._spans.values()],
+            "first_failure": dict(self._first_failure),
+        }
+
+    def resume(self, state: Mapping[str, Any]) -> PageCollector:
+        """Carry on from tallies `state()` gave (this collector is fresh); returns itself."""
+        for group in (ReasonGroup(**g) for g in state["reasons"]):
+            self._reasons[(group.status, group.code or group.reason)] = group
+        for country in (CountryCost(**{**c, "estimate": Decimal(c["estimate"])}) for c in state["countries"]):
+            self._countries[country.code] = country
+        self._minutes.update({int(minute): int(n) for minute, n in state["minutes"]})
+        self._spans.update({s["name"]: Span(**s) for s in state["spans"]})
+        self._first_failure.update(state["first_failure"])
+        return self
 
     def data(self, summary: Mapping[str, Any], files: Mapping[str, str], now: float) -> PageData:
         """The page's data, with the job's summary and the keys of its files, finished at `now`."""

@@ -1,23 +1,20 @@
-"""What the operator gets back when a job ends: reports/<name>.results.csv, .summary.json and the .html page."""
+"""What the operator gets back from a job: reports/<name>.results.csv, .summary.json and the .html page; where they
+go, what a line of the results file holds, and what the summary's cost adds up (the file itself is written as the
+job runs: smsdrop.output.results_stream)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from smsdrop.intake.uploads import INCOMING_PREFIX, Upload
 from smsdrop.models import Status
 from smsdrop.output.excel_cells import RESULT_COLUMNS, result_cells
-from smsdrop.output.page_data import PageCollector
-from smsdrop.output.page_files import PageFiles
 from smsdrop.output.sms_parts import PriceTable
-from smsdrop.store.schema import rows_query
 
 REPORTS_PREFIX = "reports/"
 COLUMNS = RESULT_COLUMNS
@@ -72,96 +69,40 @@ class Cost:
             self.estimate += self.prices.price_per_part(item["number"]["S"]) * parts
 
     def as_json(self) -> dict[str, Any]:
-        """The summary's `cost` object."""
+        """The summary's `cost` object (also how a later invocation of the job carries on from it)."""
         return {"parts": self.parts, "estimated": str(self.estimate)}
 
-
-class ItemSink(Protocol):
-    """Something fed every item of the results file as it is written."""
-
-    def add(self, item: Mapping[str, Any]) -> None: ...
-
-
-class ReportWriter:
-    """Streams a job's items into a CSV in S3 (multipart, a few MiB in memory at most), then its summary and page."""
-
-    def __init__(
-        self, s3: Any, dynamodb: Any, table: str, prices: PriceTable, clock: Callable[[], float] = time.time
-    ) -> None:
-        self._s3 = s3
-        self._db = dynamodb
-        self._table = table
-        self._prices = prices
-        self._clock = clock
-
-    def write(self, upload: Upload, summary: Mapping[str, Any]) -> ReportKeys:
-        """Write the files of `upload`'s job, the summary with the parts and estimated cost; returns the keys."""
-        keys = ReportKeys.of(upload)
-        cost = Cost(self._prices)
-        page = PageCollector(self._prices, BILLABLE)
-        self._upload_parts(upload.bucket, keys.results, _csv_chunks(self._items(upload.job_id), cost, page))
-        summary = {**summary, "cost": cost.as_json()}
-        body = json.dumps(summary, indent=2, sort_keys=True).encode()
-        self._s3.put_object(Bucket=upload.bucket, Key=keys.summary, Body=body, ContentType="application/json")
-        files = {"page": keys.page, "results": keys.results, "summary": keys.summary}
-        PageFiles(self._s3).publish(upload.bucket, page, summary, files, self._clock())
-        return keys
-
-    def _items(self, job_id: str) -> Iterator[Mapping[str, Any]]:
-        pages = self._db.get_paginator("query").paginate(TableName=self._table, **rows_query(job_id))
-        for page in pages:
-            yield from page["Items"]
-
-    def _upload_parts(self, bucket: str, key: str, chunks: Iterable[bytes]) -> None:
-        upload_id = self._s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType="text/csv")["UploadId"]
-        try:
-            parts = [
-                {
-                    "PartNumber": n,
-                    "ETag": self._s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=chunk)[
-                        "ETag"
-                    ],
-                }
-                for n, chunk in enumerate(chunks, start=1)
-            ]
-            self._s3.complete_multipart_upload(
-                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
-            )
-        except Exception:
-            self._s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-            raise
+    def resume(self, saved: Mapping[str, Any]) -> Cost:
+        """Carry on from what `as_json` gave; returns itself."""
+        self.parts, self.estimate = int(saved["parts"]), Decimal(saved["estimated"])
+        return self
 
 
-def _csv_chunks(items: Iterable[Mapping[str, Any]], *sinks: ItemSink) -> Iterator[bytes]:
-    """The results file in chunks of about PART_BYTES (always at least one, with the header); each item also goes
-    to every sink (the cost, the page's tallies)."""
-    part = _Part()
-    writer = csv.writer(part, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for item in items:
-        writer.writerow(result_line(item))
-        for sink in sinks:
-            sink.add(item)
-        if part.size >= PART_BYTES:
-            yield part.take()
-    yield part.take()
+class LineBuffer:
+    """Results-file lines as UTF-8 bytes, written by csv.writer: a part costs its size in memory, where a StringIO
+    would hold up to 4 bytes a character and then a copy for `getvalue()` and one to encode."""
 
-
-class _Part:
-    """A file-like sink for csv.writer that keeps its lines as UTF-8 bytes: a part costs its size in memory,
-    where a StringIO would hold up to 4 bytes a character and then a copy for `getvalue()` and one to encode."""
-
-    def __init__(self) -> None:
+    def __init__(self, lines: bytes = b"") -> None:
         self._buffer = io.BytesIO()
+        self._buffer.write(lines)
+        self._writer = csv.writer(self, lineterminator="\r\n")
 
     @property
     def size(self) -> int:
         """Bytes written since the last `take`."""
         return self._buffer.tell()
 
+    def line(self, cells: list[str]) -> None:
+        """Write one line."""
+        self._writer.writerow(cells)
+
     def write(self, text: str) -> None:
         """csv.writer's one call."""
         self._buffer.write(text.encode())
+
+    def peek(self) -> bytes:
+        """What was written since the last `take`, kept."""
+        return self._buffer.getvalue()
 
     def take(self) -> bytes:
         """What was written (BytesIO hands over its own buffer, no copy), and start again empty."""

@@ -1,6 +1,9 @@
-"""The one retry loop of the provider's clients: bounded attempts, full-jitter exponential backoff between them.
+"""The one retry loop of the provider's clients: bounded attempts, full-jitter exponential backoff between them,
+and an optional deadline no attempt and no wait may run past.
 
-Each attempt is a fresh call of the caller's function, which signs its request anew (a new timestamp).
+Each attempt is a fresh call of the caller's function, which signs its request anew (a new timestamp). With a
+deadline (`time_left`, seconds), no attempt starts with less than `min_attempt_s` left and no wait ends past it:
+the loop gives up with `Expired` instead, so the Lambda timeout never kills a call mid-answer.
 """
 
 from __future__ import annotations
@@ -8,11 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, overload
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+MIN_ATTEMPT_S = 0.5
+"""The least time left in which an attempt is still started (a call needs a round trip, at the very least)."""
+TimeLeft = Callable[[], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,26 @@ class Spent:
     def reason(self) -> str:
         """What a person reads: how many attempts were made and why the last one failed."""
         return f"gave up after {self.attempts} attempts: {self.last.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """The deadline came before an attempt could be made: how many were made, the last one's answer, and whether
+    any answer was ambiguous (without one, nothing was processed)."""
+
+    attempts: int
+    last: Again | None
+    ambiguous: bool
+
+    @property
+    def reason(self) -> str:
+        """What a person reads."""
+        said = f": {self.last.reason}" if self.last else ""
+        return f"out of time after {self.attempts} attempt(s){said}"
+
+
+class CallNotMade(Exception):  # noqa: N818 - what happened, said plainly
+    """A call was given up for lack of time before the provider processed it: its numbers were not sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,22 +101,33 @@ class Retry:
         self._sleep = sleep
         self._jitter = jitter
 
-    def run(self, attempt: Callable[[int], T | Again]) -> T | Spent:
-        """`attempt(n)` for n = 1, 2, ... until it returns anything but `Again`, or the attempts are spent."""
-        ambiguous = False
+    @overload
+    def run(self, attempt: Callable[[int], T | Again], time_left: None = None) -> T | Spent: ...
+
+    @overload
+    def run(self, attempt: Callable[[int], T | Again], time_left: TimeLeft) -> T | Spent | Expired: ...
+
+    def run(self, attempt: Callable[[int], T | Again], time_left: TimeLeft | None = None) -> T | Spent | Expired:
+        """`attempt(n)` for n = 1, 2, ... until it returns anything but `Again`, or the attempts are spent, or (with
+        `time_left`) the next attempt could not start `MIN_ATTEMPT_S` before the deadline."""
+        ambiguous, last = False, None
         number = 1
         while True:
+            if time_left is not None and time_left() < MIN_ATTEMPT_S:
+                return Expired(number - 1, last, ambiguous)
             result = attempt(number)
             if not isinstance(result, Again):
                 return result
-            ambiguous = ambiguous or result.ambiguous
+            ambiguous, last = ambiguous or result.ambiguous, result
             if number >= self.max_attempts:
                 return Spent(number, result, ambiguous)
-            self._pause(number, result)
+            delay = self._backoff.delay(number, self._jitter()) if result.backoff else 0.0
+            if time_left is not None and time_left() - delay < MIN_ATTEMPT_S:
+                return Expired(number, result, ambiguous)
+            self._pause(number, result, delay)
             number += 1
 
-    def _pause(self, failures: int, result: Again) -> None:
-        delay = self._backoff.delay(failures, self._jitter()) if result.backoff else 0.0
+    def _pause(self, failures: int, result: Again, delay: float) -> None:
         logger.warning(
             "%s failed, retrying",
             self.name,

@@ -23,7 +23,7 @@ from smsdrop.provider.batch_answer import NOT_ACKNOWLEDGED, entries, every, reso
 from smsdrop.provider.codes import SUCCESS, Action, ProviderCode, classify
 from smsdrop.provider.credentials import Credentials
 from smsdrop.provider.http_answers import HttpAnswer, classify_error, classify_status, json_object
-from smsdrop.provider.retry import Again, Backoff, Retry, Spent
+from smsdrop.provider.retry import Again, Backoff, CallNotMade, Expired, Retry, Spent, TimeLeft
 from smsdrop.provider.session import ProviderHttp
 
 logger = logging.getLogger(__name__)
@@ -110,14 +110,30 @@ class GatewayClient(ProviderHttp):
         with self._lock:
             return self._stats
 
-    def send(self, items: Sequence[CallItem]) -> dict[int, Outcome]:
-        """Send one batch call; an Outcome per recipient row. Raises `JobStop` if the job must stop."""
+    def send(self, items: Sequence[CallItem], time_left: TimeLeft | None = None) -> dict[int, Outcome]:
+        """Send one batch call; an Outcome per recipient row. Raises `JobStop` if the job must stop.
+
+        `time_left` (seconds to the caller's deadline): no attempt starts too close to it and none may wait for an
+        answer past it (its timeouts are cut to the time left). Raises `CallNotMade` when the deadline comes before
+        the provider processed the call (the numbers were not sent); a call cut short after an ambiguous answer is
+        UNKNOWN, and an attempt whose answer the deadline cuts off is UNKNOWN as any read timeout is.
+        """
         recipients = [r for item in items for r in item.recipients]
         if not recipients:
             return {}
         self._count(calls=1, numbers=len(recipients))
-        result = self._retry.run(lambda attempt: self._attempt(attempt, items, recipients))
+        result = self._retry.run(lambda attempt: self._attempt(attempt, items, recipients, time_left), time_left)
+        if isinstance(result, Expired):
+            return self._expired(result, recipients)
         return self._spent(result, recipients) if isinstance(result, Spent) else result
+
+    def _expired(self, expired: Expired, recipients: list[Recipient]) -> dict[int, Outcome]:
+        if not expired.ambiguous:
+            raise CallNotMade(expired.reason)
+        logger.warning("gateway call out of time after an ambiguous answer", extra={"reason": expired.reason})
+        reason = f"request may have reached the provider (an answer was ambiguous); {expired.reason}"
+        code = expired.last.code if expired.last else None
+        return every(recipients, Outcome(Status.UNKNOWN, reason=reason, provider_code=code))
 
     def _spent(self, spent: Spent, recipients: list[Recipient]) -> dict[int, Outcome]:
         logger.warning(
@@ -133,15 +149,21 @@ class GatewayClient(ProviderHttp):
             s = self._stats
             self._stats = GatewayStats(s.calls + calls, s.attempts + attempts, s.retries + retries, s.numbers + numbers)
 
-    def _attempt(self, attempt: int, items: Sequence[CallItem], recipients: list[Recipient]) -> _Result:
+    def _attempt(
+        self, attempt: int, items: Sequence[CallItem], recipients: list[Recipient], time_left: TimeLeft | None
+    ) -> _Result:
         credentials, headers = self._signed()
         self._count(attempts=1, retries=int(attempt > 1))
+        timeout = self._timeout
+        if time_left is not None:
+            left = max(time_left(), 0.1)  # the retry loop checked it a moment ago
+            timeout = (min(timeout[0], left), min(timeout[1], left))
         try:
             response = self._session.post(
                 self.url,
                 data=request_body(credentials.app_id, items),
                 headers=headers,
-                timeout=self._timeout,
+                timeout=timeout,
                 allow_redirects=False,
             )
         except requests.RequestException as error:

@@ -1,8 +1,10 @@
 """Checked rows grouped into provider calls: one item per (content, senderId), within the API's limits.
 
 A bounded window of pending recipients is grouped by (content, senderId). A group that fills a call is
-sent at once; when the window is full, every group is packed into calls, largest first. Rejected rows
-ride along with the next batch. Each batch says where a resumed run may start reading again.
+sent at once; when the window is full, or `lag_rows` rows came in since it was last emptied, every group is packed
+into calls, largest first. Rejected rows ride along with the next batch. Each batch says where a resumed run may
+start reading again: no recipient waits more than `lag_rows` rows behind the reader, so the rows recorded past a
+checkpoint stay bounded (the job item lists them; the results file holds their lines until the checkpoint passes).
 """
 
 from __future__ import annotations
@@ -24,15 +26,17 @@ MIN_BODY_BYTES = 16_384
 
 @dataclass(frozen=True, slots=True)
 class BatchLimits:
-    """Bounds of one call (numbers, request bytes), of the look-ahead window and of rejected rows held."""
+    """Bounds of one call (numbers, request bytes), of the look-ahead window, of how far behind the reader a
+    recipient may wait, and of rejected rows held."""
 
     numbers_per_call: int = 1000
     max_body_bytes: int = 1_000_000
     window_rows: int = 5000
+    lag_rows: int = 20_000
     max_rejected: int = 1000
 
     def __post_init__(self) -> None:
-        if min(self.numbers_per_call, self.window_rows, self.max_rejected) < 1:
+        if min(self.numbers_per_call, self.window_rows, self.lag_rows, self.max_rejected) < 1:
             raise ValueError(f"every limit must be at least 1: {self}")
         if self.max_body_bytes < MIN_BODY_BYTES:
             raise ValueError(f"max_body_bytes must be at least {MIN_BODY_BYTES} (one recipient at its largest)")
@@ -112,6 +116,8 @@ class _Window:
         self._room = limits.max_body_bytes - CALL_BYTES  # what a group may weigh, for the hot path of add
         self._per_call = limits.numbers_per_call
         self._window_rows = limits.window_rows
+        self._lag_rows = limits.lag_rows
+        self._since_drain = 0
         self._seq = seq
         self._position = position
         self._groups: dict[tuple[str, str], _Group] = {}
@@ -121,6 +127,9 @@ class _Window:
     def reject(self, row: RowError) -> list[Batch]:
         """Hold a rejected row; a batch of rejected rows alone once `max_rejected` are held."""
         self._rejected.append(row)
+        self._since_drain += 1
+        if self._since_drain >= self._lag_rows:
+            return list(self.drain())
         if len(self._rejected) < self._limits.max_rejected:
             return []
         return [self._batch((), self._earliest_waiting())]
@@ -136,9 +145,10 @@ class _Window:
         group.recipients.append(recipient)
         group.bytes += cost
         self._pending += 1
+        self._since_drain += 1
         if len(group.recipients) == self._per_call:
             sent = [*sent, self._send(group)]
-        if self._pending >= self._window_rows:
+        if self._pending >= self._window_rows or self._since_drain >= self._lag_rows:
             sent = [*sent, *self.drain()]
         return sent
 
@@ -147,6 +157,7 @@ class _Window:
         calls = self._pack(sorted(self._groups.values(), key=lambda g: len(g.recipients), reverse=True))
         self._groups.clear()
         self._pending = 0
+        self._since_drain = 0
         for items, earliest in zip(calls, _earliest_after(calls), strict=True):
             yield self._batch(items, earliest)
         if self._rejected:

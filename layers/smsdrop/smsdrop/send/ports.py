@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -11,9 +11,14 @@ if TYPE_CHECKING:
     from smsdrop.intake.uploads import Upload
     from smsdrop.models import CallItem, Outcome, Position, Row, Status
     from smsdrop.output.results_file import ReportKeys
+    from smsdrop.store.file_parts import PartsRecord
     from smsdrop.store.jobs import Busy, JobRecord, JobState
     from smsdrop.store.lease import Completions
     from smsdrop.store.results import Result
+    from smsdrop.store.schema import JobRows
+
+Item = dict[str, Any]
+"""A row's item as DynamoDB stores it (its wire format)."""
 
 
 class Reader(Protocol):
@@ -47,9 +52,10 @@ class ReaderFactory(Protocol):
 
 
 class Gateway(Protocol):
-    """Sends one call and says what became of each number; raises JobStop when nothing more can succeed."""
+    """Sends one call and says what became of each number; raises JobStop when nothing more can succeed, and
+    CallNotMade when `time_left` (seconds) ran out before the provider processed the call."""
 
-    def send(self, items: Sequence[CallItem]) -> dict[int, Outcome]:
+    def send(self, items: Sequence[CallItem], time_left: Callable[[], float] | None = None) -> dict[int, Outcome]:
         """Outcomes keyed by row."""
         ...
 
@@ -91,6 +97,10 @@ class JobLease(Protocol):
         """Keep the first reason the provider gave for stopping the job."""
         ...
 
+    def record_parts(self, parts: PartsRecord) -> None:
+        """Note the results file's parts uploaded so far."""
+        ...
+
     def release(self, now: float, checkpoint: Position | None, clean: bool = True, error: str = "") -> None:
         """Hand the job back at `checkpoint`; an unclean release flags it for a recount and keeps `error`."""
         ...
@@ -115,8 +125,11 @@ class JobLease(Protocol):
 class Jobs(Protocol):
     """Where jobs are claimed and read."""
 
-    def claim(self, upload: Upload, owner: str, now: float, lease_s: int, ttl: int) -> JobLease | Busy:
-        """Create the job or take over its lapsed lease; Busy when finished or held by another invocation."""
+    def claim(
+        self, upload: Upload, owner: str, now: float, lease_s: int, ttl: int, row_shards: int = 1
+    ) -> JobLease | Busy:
+        """Create the job (rows over `row_shards` partitions) or take over its lapsed lease; Busy when finished or
+        held by another invocation."""
         ...
 
     def get(self, job_id: str) -> JobRecord:
@@ -125,30 +138,63 @@ class Jobs(Protocol):
 
 
 class Results(Protocol):
-    """The per-number items: written as batches are done, read back to resume and to recount."""
+    """The per-number items: written as batches are done; read back only after a crash (a bounded part of a job)
+    and to recount one."""
 
-    def write(self, job_id: str, results: Sequence[Result], now: float) -> dict[int, Status]:
-        """Record rows nobody else is writing; each row's status."""
+    def write(self, rows: JobRows, results: Sequence[Result], now: float) -> list[Item]:
+        """Record rows nobody else is writing; the items written."""
         ...
 
-    def write_once(self, job_id: str, results: Sequence[Result], now: float) -> dict[int, Status]:
-        """Record rows that have no item yet; each row's status as stored."""
+    def write_once(self, rows: JobRows, results: Sequence[Result], now: float) -> list[Item]:
+        """Record rows that have no item yet; each row's item as stored."""
         ...
 
-    def statuses(self, job_id: str, after_row: int = 0) -> Iterator[tuple[int, Status]]:
-        """Every recorded row after `after_row` and its status, in row order."""
+    def read(self, rows: JobRows, after_row: int = 0, through_row: int = ...) -> Iterator[Item]:
+        """The items after `after_row` up to `through_row`, in row order."""
         ...
 
-    def count(self, job_id: str) -> tuple[Counter[Status], int]:
-        """Counts per status over the whole job, and the number of items."""
+    def by_row(self, rows: JobRows, numbers: Iterable[int]) -> dict[int, Item]:
+        """The items of the rows `numbers` that have one, by row."""
+        ...
+
+    def count(self, rows: JobRows) -> Counter[Status]:
+        """Counts per status over the whole job."""
+        ...
+
+
+class ResultsStream(Protocol):
+    """The job's results file as this invocation writes it: lines in row order, as the checkpoint passes them."""
+
+    through_row: int
+    """Every line up to this row is written."""
+
+    @property
+    def held_rows(self) -> frozenset[int]:
+        """Rows past `through_row` whose items wait for the rows before them."""
+        ...
+
+    def add(self, items: Iterable[Item]) -> None:
+        """Hold recorded items until their lines' turn."""
+        ...
+
+    def advance(self, through_row: int) -> None:
+        """Every row up to `through_row` is recorded: write their lines."""
+        ...
+
+    def hand_over(self) -> None:
+        """Leave what is not in a part for the next invocation."""
+        ...
+
+    def close(self, summary: Mapping[str, Any]) -> ReportKeys:
+        """Finish the file, write `summary` and the page; where they went."""
         ...
 
 
 class ResultsFile(Protocol):
-    """What the operator gets back when a job ends."""
+    """Opens the job's results file where the last invocation left it."""
 
-    def write(self, upload: Upload, summary: Mapping[str, Any]) -> ReportKeys:
-        """Write the job's results file and `summary`; where they went."""
+    def open(self, upload: Upload, ledger: JobLease, parts: PartsRecord | None) -> ResultsStream:
+        """The results file of `upload`'s job, whose job item knows of `parts`; `ledger` is told of new parts."""
         ...
 
 

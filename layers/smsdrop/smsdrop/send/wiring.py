@@ -13,7 +13,7 @@ from smsdrop.intake.dry_run import is_dry_run
 from smsdrop.intake.reader import RecipientReader, RowRules
 from smsdrop.intake.row_checks import Destinations
 from smsdrop.intake.uploads import Upload
-from smsdrop.output.results_file import ReportWriter
+from smsdrop.output.results_stream import ResultsFiles
 from smsdrop.output.sms_parts import PriceTable
 from smsdrop.provider.credentials import SecretCredentials
 from smsdrop.provider.send_client import GatewayClient
@@ -61,7 +61,7 @@ def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
         gateway=gateway,
         reader_factory=reader,
         continuation=QueueContinuation(clients.sqs, settings.continuation_queue_url),
-        results_file=ReportWriter(clients.s3, clients.dynamodb, settings.results_table, prices(settings)),
+        results_file=ResultsFiles(clients.s3, prices(settings)),
         dry_run=dry_run,
     )
 

@@ -1,9 +1,11 @@
 """Delivery state in SendResults: the sparse AwaitingReport index, and moves that never go backwards.
 
-A SUBMITTED item with a msgId carries `awaiting_report` (a shard, "00".."15", from the msgId: 16 index
-partitions share the write load of a big send), `report_due` (epoch s of the next getReport ask) and
-`submitted_at`. The index `AwaitingReport` (awaiting_report, report_due) holds only items with both, so it
-holds exactly the numbers still waiting for a report; a final move REMOVEs them and the item leaves it.
+A SUBMITTED item with a msgId carries `awaiting_report` (a shard, "00".."31", from the msgId: 32 index
+partitions share the write load of a big send, twice what a job's default 16 row shards can write), `report_due`
+(epoch s of the next getReport ask) and `submitted_at`. The index `AwaitingReport` (awaiting_report, report_due)
+holds only items with both, so it holds exactly the numbers still waiting for a report; a final move REMOVEs them
+and the item leaves it. Items come from the index with their own key (a row shard's partition), and the job whose
+counts move is told by that partition (schema.job_of).
 
 Moves: SUBMITTED -> DELIVERED or UNDELIVERED, under `#s = SUBMITTED AND msg_id = :m`, so a final state is
 never overwritten and a duplicate report changes nothing. Job counts move with the item: the job item's
@@ -36,16 +38,17 @@ from smsdrop.store.schema import (
     is_condition_failed,
     item_key,
     job_key,
+    job_of,
 )
 
 logger = Logger(child=True)
 
-SHARDS = 16
+SHARDS = 32  # was 16: the poller walks "00".."31", so items of either era are found
 FIRST_ASK_DELAY_S = 60
 
 
 def shard_of(msg_id: str) -> str:
-    """The index partition of a msgId: "00".."15", stable for a msgId."""
+    """The index partition of a msgId: "00".."31", stable for a msgId."""
     return f"{zlib.crc32(msg_id.encode()) % SHARDS:02d}"
 
 
@@ -65,14 +68,20 @@ def awaiting_report_attributes(msg_id: str, now: float) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class ItemKey:
-    """The key of a per-number item."""
+    """The key of a per-number item, as an index gives it: its partition (`<job_id>#<shard>`, or the job id of a
+    one-shard job) and its sort key."""
 
-    job_id: str
+    partition: str
     rec: str
+
+    @property
+    def job_id(self) -> str:
+        """The job the item belongs to, whose counts move with it."""
+        return job_of(self.partition)
 
     def dynamo(self) -> dict[str, Any]:
         """The key as DynamoDB JSON."""
-        return item_key(self.job_id, self.rec)
+        return item_key(self.partition, self.rec)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +20,8 @@ from botocore.exceptions import ClientError
 from smsdrop.models import Outcome, Recipient, Row, Status
 from smsdrop.output.sms_parts import sms_parts
 from smsdrop.store.delivery import awaiting_report_attributes
-from smsdrop.store.schema import MSG_ID, SORT, is_condition_failed, row_key, row_of, rows_query
+from smsdrop.store.row_reader import Item, RowReader
+from smsdrop.store.schema import LAST_ROW, MSG_ID, SORT, JobRows, is_condition_failed
 
 BATCH_WRITE_LIMIT = 25
 
@@ -39,7 +40,10 @@ class Result:
 
 
 class ResultWriter:
-    """Writes per-number items with `attribute_not_exists`, several at once; reads back what a job has."""
+    """Writes per-number items, several at once or each under `attribute_not_exists`; reads back what a job has.
+
+    Every write answers the items as they are stored now (DynamoDB's wire format), for the results file.
+    """
 
     def __init__(
         self,
@@ -56,21 +60,31 @@ class ResultWriter:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="results")
         self._attempts = attempts
         self._sleep = sleep
+        self._reader = RowReader(dynamodb, table, threads, attempts, sleep)
 
-    def write(self, job_id: str, results: Sequence[Result], now: float) -> dict[int, Status]:
+    def write(self, rows: JobRows, results: Sequence[Result], now: float) -> list[Item]:
         """Record rows nobody else is writing, 25 to a request, retrying unprocessed items; raise if any stay."""
-        requests = [
-            [{"PutRequest": {"Item": self._item(job_id, r, int(now))}} for r in chunk]
-            for chunk in _chunks(results, BATCH_WRITE_LIMIT)
-        ]
+        items = [self._item(rows, r, int(now)) for r in results]
+        requests = [[{"PutRequest": {"Item": item}} for item in chunk] for chunk in _chunks(items, BATCH_WRITE_LIMIT)]
         for _ in self._pool.map(self._batch_write, requests):
             pass
-        return {r.entry.row: r.outcome.status for r in results}
+        return items
 
-    def write_once(self, job_id: str, results: Sequence[Result], now: float) -> dict[int, Status]:
-        """Record each result unless its row already has an item, which it keeps. Returns each row's status."""
-        stored = self._pool.map(lambda r: self._put(job_id, r, int(now)), results)
-        return dict(zip((r.entry.row for r in results), stored, strict=True))
+    def write_once(self, rows: JobRows, results: Sequence[Result], now: float) -> list[Item]:
+        """Record each result unless its row already has an item, which it keeps."""
+        return list(self._pool.map(lambda r: self._put(rows, r, int(now)), results))
+
+    def read(self, rows: JobRows, after_row: int = 0, through_row: int = LAST_ROW) -> Iterator[Item]:
+        """The items recorded after `after_row` up to `through_row`, in row order (RowReader.items)."""
+        return self._reader.items(rows, after_row, through_row)
+
+    def by_row(self, rows: JobRows, numbers: Iterable[int]) -> dict[int, Item]:
+        """The items of the rows `numbers` that have one (RowReader.by_row)."""
+        return self._reader.by_row(rows, numbers)
+
+    def count(self, rows: JobRows) -> Counter[Status]:
+        """Counts per status over the whole job: the recount after a crash (RowReader.count)."""
+        return self._reader.count(rows)
 
     def _batch_write(self, puts: list[dict[str, Any]]) -> None:
         pending = {self._table: puts}
@@ -81,51 +95,27 @@ class ResultWriter:
             self._sleep(min(2.0, 0.05 * 2**attempt))
         raise ResultsNotWritten(f"{len(pending[self._table])} result items unprocessed after {self._attempts} tries")
 
-    def statuses(self, job_id: str, after_row: int = 0) -> Iterator[tuple[int, Status]]:
-        """Every recorded row after `after_row` with its status, in row order (paginated, never all in memory)."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            **rows_query(job_id, after_row),
-            "ProjectionExpression": f"{SORT}, #s",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ConsistentRead": True,
-        }
-        for page in self._db.get_paginator("query").paginate(**request):
-            for item in page["Items"]:
-                yield row_of(item[SORT]["S"]), Status(item["status"]["S"])
-
-    def count(self, job_id: str) -> tuple[Counter[Status], int]:
-        """Counts per status over the whole job, and the number of items: the recount after a crash."""
-        counts: Counter[Status] = Counter(status for _, status in self.statuses(job_id))
-        return counts, sum(counts.values())
-
-    def _put(self, job_id: str, result: Result, now: int) -> Status:
+    def _put(self, rows: JobRows, result: Result, now: int) -> Item:
+        item = self._item(rows, result, now)
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item=self._item(job_id, result, now),
+                Item=item,
                 ConditionExpression=f"attribute_not_exists({SORT})",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if not is_condition_failed(error):
                 raise
-            return self._stored_status(job_id, result.entry.row)
-        return result.outcome.status
+            answer: dict[str, Any] = dict(error.response)
+            stored: Item = answer["Item"]  # ReturnValuesOnConditionCheckFailure: the item kept
+            return stored
+        return item
 
-    def _stored_status(self, job_id: str, row: int) -> Status:
-        item = self._db.get_item(
-            TableName=self._table,
-            Key=row_key(job_id, row),
-            ProjectionExpression="#s",
-            ExpressionAttributeNames={"#s": "status"},
-            ConsistentRead=True,
-        )["Item"]
-        return Status(item["status"]["S"])
-
-    def _item(self, job_id: str, result: Result, now: int) -> dict[str, Any]:
+    def _item(self, rows: JobRows, result: Result, now: int) -> Item:
         row, outcome = result.entry, result.outcome
-        item: dict[str, Any] = {
-            **row_key(job_id, row.row),
+        item: Item = {
+            **rows.key(row.row),
             "row": {"N": str(row.row)},
             "number": {"S": row.number},
             "order_id": {"S": row.order_id},
@@ -152,5 +142,5 @@ class ResultWriter:
         return item
 
 
-def _chunks(results: Sequence[Result], size: int) -> Iterator[Sequence[Result]]:
-    return (results[i : i + size] for i in range(0, len(results), size))
+def _chunks(items: list[Item], size: int) -> Iterator[list[Item]]:
+    return (items[i : i + size] for i in range(0, len(items), size))

@@ -2,14 +2,16 @@
 items go to and from DynamoDB's wire format, and what a failed condition looks like.
 
 Keys are built here in the wire format (`{"job_id": {"S": ...}, "rec": {"S": ...}}`), for the low-level client
-every module uses. A row's whole key comes from one function, `row_key(job_id, row)`, and a job's rows are read
-through `rows_query(job_id)`: a later change can spread row items over several partitions (`<job_id>#<shard>`)
-here alone.
+every module uses. A job's row items are spread over `shards` partition keys (`JobRows`): row r of a job of S > 1
+shards lives under `<job_id>#<r mod S>`, so S partitions share its writes (docs/table-design.md); a job of one shard
+(every job made before shards existed) keeps its rows under `<job_id>` itself, beside its job item. Readers query each
+partition with `rows_query` and merge them in row order (smsdrop.store.row_reader).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +22,9 @@ PARTITION = "job_id"
 SORT = "rec"
 ROW_DIGITS = 10
 LAST_ROW = 10**ROW_DIGITS - 1
+MAX_SHARDS = 256
+SHARD_MARK = "#"  # between a job id (hex digits) and a shard number in a row item's partition key
+ROW_SHARDS = "row_shards"  # the job item's shard count: every reader of the job's rows needs it
 
 # Global secondary indexes and the attributes they are keyed on.
 ACTIVE_INDEX = "ActiveJobs"  # job items of RUNNING jobs, by lease expiry: the sweep's view
@@ -70,25 +75,56 @@ def row_of(rec: str) -> int:
     return int(rec[len(RecordKind.ROW) :])
 
 
-def row_key(job_id: str, row: int) -> dict[str, Any]:
-    """The whole key of a row's item."""
-    return item_key(job_id, row_rec(row))
+@dataclass(frozen=True, slots=True)
+class JobRows:
+    """Where a job's row items live: `shards` partition keys (1..256), as recorded on its job item."""
+
+    job_id: str
+    shards: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.shards <= MAX_SHARDS:
+            raise ValueError(f"a job's rows take 1 to {MAX_SHARDS} shards, not {self.shards}")
+
+    def partition(self, row: int) -> str:
+        """The partition key of row `row`'s item."""
+        return self.job_id if self.shards == 1 else f"{self.job_id}{SHARD_MARK}{row % self.shards}"
+
+    def partitions(self) -> list[str]:
+        """Every partition key the job's rows may be under, shard 0 first."""
+        if self.shards == 1:
+            return [self.job_id]
+        return [f"{self.job_id}{SHARD_MARK}{shard}" for shard in range(self.shards)]
+
+    def key(self, row: int) -> dict[str, Any]:
+        """The whole key of row `row`'s item."""
+        return item_key(self.partition(row), row_rec(row))
 
 
-def rows_query(job_id: str, after_row: int = 0) -> dict[str, Any]:
-    """The Query arguments (key condition and its values) that read a job's row items after `after_row`,
-    in row order."""
-    if after_row <= 0:
+def job_of(partition: str) -> str:
+    """The job id of an item's partition key (the key itself for a job item or a one-shard job's row)."""
+    return partition.split(SHARD_MARK, 1)[0]
+
+
+def row_key(job_id: str, row: int, shards: int = 1) -> dict[str, Any]:
+    """The whole key of a row's item, for a job of `shards` shards."""
+    return JobRows(job_id, shards).key(row)
+
+
+def rows_query(partition: str, after_row: int = 0, through_row: int = LAST_ROW) -> dict[str, Any]:
+    """The Query arguments (key condition and its values) that read the row items of one partition after
+    `after_row` and up to `through_row`, in row order."""
+    if after_row <= 0 and through_row >= LAST_ROW:
         return {
             "KeyConditionExpression": f"{PARTITION} = :j AND begins_with({SORT}, :n)",
-            "ExpressionAttributeValues": {":j": {"S": job_id}, ":n": {"S": RecordKind.ROW.value}},
+            "ExpressionAttributeValues": {":j": {"S": partition}, ":n": {"S": RecordKind.ROW.value}},
         }
     return {
         "KeyConditionExpression": f"{PARTITION} = :j AND {SORT} BETWEEN :lo AND :hi",
         "ExpressionAttributeValues": {
-            ":j": {"S": job_id},
-            ":lo": {"S": row_rec(after_row + 1)},
-            ":hi": {"S": row_rec(LAST_ROW)},
+            ":j": {"S": partition},
+            ":lo": {"S": row_rec(max(after_row, 0) + 1)},
+            ":hi": {"S": row_rec(through_row)},
         },
     }
 

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from smsdrop.models import Position
+from smsdrop.store import row_sets
+
+RECORDED = "recorded"
+"""The job item's packed rows recorded past its checkpoint (smsdrop.store.row_sets)."""
 
 if TYPE_CHECKING:
     from smsdrop.store.lease import Completions
@@ -59,11 +63,16 @@ class Update:
         return self.set("checkpoint = :cp", {":cp": {"offset": checkpoint.offset, "row": checkpoint.row}})
 
     def add_completions(self, done: Completions) -> Update:
-        """Drop the in-flight marks of `done`'s batches, add their counts, move the checkpoint."""
+        """Drop the in-flight marks of `done`'s batches, add their counts, move the checkpoint, and say which rows
+        past it are recorded."""
         for i, batch in enumerate(done.batches):
             self.remove(f"in_flight.#d{i}", names={f"#d{i}": batch})
         for i, (status, n) in enumerate(done.counts.items()):
             self.add(f"counts.#c{i} :c{i}", {f":c{i}": n}, {f"#c{i}": str(status)})
+        if done.recorded:
+            self.set(f"{RECORDED} = :recorded", {":recorded": row_sets.pack(done.recorded)})
+        elif done.recorded is not None:
+            self.remove(RECORDED)
         return self.set_checkpoint(done.checkpoint)
 
     @property

@@ -1,0 +1,93 @@
+"""Reading a job's row items back: its shards merged in row order as a stream, rows by key, counts per shard.
+
+Every reader goes through here, so none loads a job: `items` keeps one page per shard in memory (heapq.merge over
+S paginated queries), `by_row` asks BatchGetItem for at most 100 keys at a time, `count` counts each shard on its
+own (in parallel) and sums.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
+from typing import Any
+
+from smsdrop.models import Status
+from smsdrop.store.schema import LAST_ROW, SORT, JobRows, row_of, rows_query
+
+Item = dict[str, Any]
+GET_LIMIT = 100  # keys per BatchGetItem
+
+
+class RowsNotRead(Exception):  # noqa: N818 - what happened, said plainly
+    """DynamoDB kept some keys unprocessed after every retry."""
+
+
+class RowReader:
+    """Reads the row items of jobs in the table `table`."""
+
+    def __init__(
+        self,
+        dynamodb: Any,
+        table: str,
+        threads: int = 16,
+        attempts: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._db = dynamodb
+        self._table = table
+        self._threads = threads
+        self._attempts = attempts
+        self._sleep = sleep
+
+    def items(self, rows: JobRows, after_row: int = 0, through_row: int = LAST_ROW) -> Iterator[Item]:
+        """The items of rows after `after_row` up to `through_row`, in row order, every shard merged as it is read."""
+        shards = [self._partition(p, after_row, through_row) for p in rows.partitions()]
+        return shards[0] if len(shards) == 1 else heapq.merge(*shards, key=_row)
+
+    def by_row(self, rows: JobRows, numbers: Iterable[int]) -> dict[int, Item]:
+        """The items of the rows `numbers` that have one, by row (strongly consistent)."""
+        found: dict[int, Item] = {}
+        wanted = iter(sorted(set(numbers)))
+        while chunk := list(islice(wanted, GET_LIMIT)):
+            for item in self._get([rows.key(row) for row in chunk]):
+                found[_row(item)] = item
+        return found
+
+    def count(self, rows: JobRows) -> Counter[Status]:
+        """Counts per status over the whole job: each shard counted on its own, in parallel, then summed."""
+        partitions = rows.partitions()
+        with ThreadPoolExecutor(max_workers=min(self._threads, len(partitions))) as pool:
+            return sum(pool.map(self._count, partitions), Counter())
+
+    def _count(self, partition: str) -> Counter[Status]:
+        return Counter(Status(item["status"]["S"]) for item in self._partition(partition, 0, LAST_ROW, "#s"))
+
+    def _partition(self, partition: str, after_row: int, through_row: int, projection: str = "") -> Iterator[Item]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            **rows_query(partition, after_row, through_row),
+            "ConsistentRead": True,
+        }
+        if projection:
+            request |= {"ProjectionExpression": f"{SORT}, {projection}", "ExpressionAttributeNames": {"#s": "status"}}
+        for page in self._db.get_paginator("query").paginate(**request):
+            yield from page["Items"]
+
+    def _get(self, keys: list[Item]) -> Iterator[Item]:
+        pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        for attempt in range(self._attempts):
+            answer = self._db.batch_get_item(RequestItems=pending)
+            yield from answer["Responses"].get(self._table, [])
+            pending = answer.get("UnprocessedKeys") or {}
+            if not pending:
+                return
+            self._sleep(min(2.0, 0.05 * 2**attempt))
+        raise RowsNotRead(f"{len(pending[self._table]['Keys'])} row items unread after {self._attempts} tries")
+
+
+def _row(item: Item) -> int:
+    return row_of(item[SORT]["S"])
