@@ -1,9 +1,9 @@
-"""One batch's work, in a worker thread: send its call (or record why not), then write its rows' results."""
+"""One batch's work, in a worker thread: send its call (or record why not), then write its rows' results; the items
+written go back to the window for the results file."""
 
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -11,10 +11,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from smsdrop.models import Batch, JobStop, Outcome, Status
+from smsdrop.provider.retry import CallNotMade
 from smsdrop.send.pacing import Pacer
-from smsdrop.send.ports import Gateway, JobLease, Results
+from smsdrop.send.ports import Gateway, Item, JobLease, Results
 from smsdrop.store.jobs import LeaseLost
 from smsdrop.store.results import Result
+from smsdrop.store.schema import JobRows
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -26,7 +28,8 @@ class BatchWork:
     `dry_run`: batches are checked, never sent. `stop_reason`: the job was stopped before (nothing more is sent).
     `cancelled`: the operator's cancel request (who, when), once there is one: nothing more is sent, every row left
     is recorded CANCELLED. Rows recorded unsent because of the job (a stop, a cancel) are marked so (Outcome.unsent):
-    a resume sends them, and only them.
+    a resume sends them, and only them. `time_left`: seconds to the deadline of a call (the gateway gives up in time;
+    a call it could not make is handed back, unrecorded).
     """
 
     def __init__(
@@ -40,8 +43,11 @@ class BatchWork:
         dry_run: bool,
         stop_reason: str = "",
         cancelled: Mapping[str, Any] | None = None,
+        time_left: Callable[[], float] | None = None,
     ) -> None:
         self._lease = lease
+        self._rows = JobRows(lease.job_id, lease.record.row_shards)
+        self._time_left = time_left
         self._results = results
         self._gateway = gateway
         self._pacer = pacer
@@ -71,13 +77,17 @@ class BatchWork:
         """Whether `batch` has a call to make and the job may still make it."""
         return batch.has_call and not self._stop_reason and not self._cancelled and not self.dry_run
 
-    def send(self, batch: Batch, key: str) -> Counter[Status]:
-        """Wait for the pace, send the call, record every row of the batch; counts by status."""
+    def send(self, batch: Batch, key: str) -> list[Item] | None:
+        """Wait for the pace, send the call, record every row of the batch: the items written, or None if the call
+        was not made in time (nothing recorded: the batch is handed back)."""
         self._pacer.wait()
         if self._stop_reason or self._cancelled:  # a stop or a cancel came while this batch waited its turn
             return self.record_unsent(batch, key)
         try:
-            outcomes = self._gateway.send(batch.items)
+            outcomes = self._gateway.send(batch.items, self._time_left)
+        except CallNotMade as late:
+            logger.warning("Call not made in time: handed back", extra={"job_id": self._rows.job_id, "why": str(late)})
+            return None
         except JobStop as stop:
             self._stop(stop, batch)
             failed = Outcome(Status.FAILED, f"{stop.code} {stop.reason}", stop.code, unsent=True)
@@ -85,7 +95,7 @@ class BatchWork:
         results = [Result(r, outcomes[r.row], key) for r in batch.recipients]
         return self._write(results + _rejected(batch, key))
 
-    def record_unsent(self, batch: Batch, key: str) -> Counter[Status]:
+    def record_unsent(self, batch: Batch, key: str) -> list[Item]:
         """Record the batch without sending it: CANCELLED once the job was cancelled, VALIDATED in a dry run, FAILED
         once the job was stopped."""
         if self._cancelled:
@@ -96,7 +106,7 @@ class BatchWork:
             unsent = Outcome(Status.FAILED, f"not sent: job stopped ({self._stop_reason})", unsent=True)
         return self._write([Result(r, unsent, key) for r in batch.recipients] + _rejected(batch, key))
 
-    def _write(self, results: list[Result]) -> Counter[Status]:
+    def _write(self, results: list[Result]) -> list[Item]:
         """Renew the lease, then batch-write: nobody else may take the job while these rows are written.
 
         If the lease is already lost, record what this invocation learnt without overwriting anything.
@@ -105,9 +115,9 @@ class BatchWork:
         try:
             self._lease.renew(now + self._lease_s)
         except LeaseLost:
-            self._results.write_once(self._lease.job_id, results, now)
+            self._results.write_once(self._rows, results, now)
             raise
-        return Counter(self._results.write(self._lease.job_id, results, now).values())
+        return self._results.write(self._rows, results, now)
 
     def _stop(self, stop: JobStop, batch: Batch) -> None:
         with self._stop_lock:

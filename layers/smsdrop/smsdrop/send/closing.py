@@ -1,4 +1,5 @@
-"""Closing a job: count its rows, write the results file and summary, close the job item in its final state."""
+"""Closing a job: count its rows, finish the results file (written as the job ran) and write the summary, close the
+job item in its final state. Nothing here reads the job's items back, but the recount after a crash."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from smsdrop.intake.uploads import Upload
 from smsdrop.models import Status
 from smsdrop.output.results_file import ReportKeys
 from smsdrop.send.failures import permanent
-from smsdrop.send.ports import JobLease, RunnerPorts
+from smsdrop.send.ports import JobLease, ResultsStream, RunnerPorts
 from smsdrop.send.run_result import END_OF_CLOSED_JOB, RunResult
 from smsdrop.store.jobs import JobRecord, JobState
+from smsdrop.store.schema import JobRows
 from smsdrop.store.steering import with_entry
 
 logger = Logger(child=True)
@@ -43,13 +45,16 @@ class Ending:
 
 
 class Closing:
-    """Closes the job of `upload`, held by `lease`."""
+    """Closes the job of `upload`, held by `lease`, whose results file `stream` this invocation was writing."""
 
-    def __init__(self, upload: Upload, lease: JobLease, ports: RunnerPorts, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, upload: Upload, lease: JobLease, ports: RunnerPorts, clock: Callable[[], float], stream: ResultsStream
+    ) -> None:
         self._upload = upload
         self._lease = lease
         self._ports = ports
         self._clock = clock
+        self._stream = stream
 
     def close(self, ending: Ending) -> RunResult:
         """Count, write the results file and summary, and close the job; what this invocation did."""
@@ -77,7 +82,7 @@ class Closing:
     def _files(self, summary: dict[str, Any], error: str) -> tuple[ReportKeys | None, str]:
         """Write the results file and summary; if that can never succeed, say so in the job's error instead."""
         try:
-            return self._ports.results_file.write(self._upload, summary), error
+            return self._stream.close(summary), error
         except Exception as failure:
             reason = permanent(failure)
             if reason is None:
@@ -94,8 +99,8 @@ class Closing:
             counts = Counter({Status(s): n for s, n in job.counts.items() if n})
             if sum(counts.values()) == ending.rows:
                 return counts, False
-        counts, _ = self._ports.results.count(self._lease.job_id)
-        return counts, True
+        rows = JobRows(self._lease.job_id, self._lease.record.row_shards)
+        return self._ports.results.count(rows), True
 
     def _summary(
         self, ending: Ending, counts: dict[str, int], error: str, job: JobRecord, history: list[dict[str, Any]]

@@ -13,17 +13,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 from smsdrop.config import Settings
 from smsdrop.intake.rejections import FileRefused
 from smsdrop.intake.uploads import Upload
-from smsdrop.models import UNKNOWN_REASON, Batch, Outcome, Position, Recipient, Row, Status
+from smsdrop.models import Batch, Position, Row
 from smsdrop.send.batch_work import BatchWork
 from smsdrop.send.batching import BatchLimits, batches
 from smsdrop.send.closing import Closing, Ending
 from smsdrop.send.failures import permanent
 from smsdrop.send.pacing import Pacer, RateLimiter
-from smsdrop.send.ports import JobLease, Reader, Results, RunnerPorts
+from smsdrop.send.ports import JobLease, Reader, RunnerPorts
+from smsdrop.send.recovery import Recovery
 from smsdrop.send.run_result import RunEnd, RunResult
 from smsdrop.send.window import Window, WindowEnd
 from smsdrop.store.jobs import Busy, JobRecord, JobState, LeaseLost
-from smsdrop.store.results import Result
 from smsdrop.store.steering import with_entry
 
 logger = Logger(child=True)
@@ -62,7 +62,7 @@ class JobRunner:
         shared, s = self._shared, self._shared.settings
         now = shared.clock()
         expires_at = int(now) + s.ttl_days * 86_400
-        claim = shared.ports.store.claim(upload, uuid.uuid4().hex, now, s.lease_seconds, expires_at)
+        claim = shared.ports.store.claim(upload, uuid.uuid4().hex, now, s.lease_seconds, expires_at, s.row_shards)
         if isinstance(claim, Busy):
             return _busy(claim.record)
         invocation = _Invocation(shared, upload, claim, remaining_ms)
@@ -116,12 +116,14 @@ class _Invocation:
         self._window: Window | None = None
         self._reader: Reader | None = None
         self._work: BatchWork | None = None
-        self._recovery: _Recovery | None = None
+        self._stream = shared.ports.results_file.open(upload, lease, lease.record.parts)
+        self._recovery = Recovery(lease, shared.ports.results, self._stream, shared.clock)
 
     def execute(self) -> RunResult:
         """Stream, batch, send and record until the file ends, the time runs short, the operator pauses the job or
         the lease is lost."""
         shared, ports, lease = self._shared, self._ports, self._lease
+        recorded = self._recovery.catch_up()  # the results file up to the checkpoint, the rows recorded past it
         if lease.record.claims_without_progress >= shared.settings.max_claims_without_progress:
             return self._no_progress()
         if lease.record.pause_requested and not lease.record.cancel_requested:
@@ -131,18 +133,18 @@ class _Invocation:
         lease_s, record = shared.settings.lease_seconds, lease.record
         work = self._work = BatchWork(
             lease, ports.results, ports.gateway, shared.pacer, self._clock, lease_s, dry_run, record.stop_reason,
-            record.cancel_requested,
+            record.cancel_requested, time_left=self._call_time_left,
         )  # fmt: skip
-        window = self._window = Window(lease, work, shared.settings.in_flight, shared.lease_until)
-        recovery = self._recovery = _Recovery(lease, ports.results, reader, self._clock)
+        window = self._window = Window(
+            lease, work, shared.settings.in_flight, shared.lease_until, self._stream, recorded
+        )
         start = lease.record.checkpoint
-        done = dict(ports.results.statuses(lease.job_id, start.row if start else 0))
         try:
-            rows = recovery.fresh(reader.rows(start), done)
+            rows = self._recovery.fresh(reader.rows(start))
             batches = shared.batcher(rows, lambda: reader.position, shared.limits)
-            end = window.run(batches, recovery.record_unknown, self._out_of_time)
+            end = window.run(batches, self._record_unknown, self._out_of_time)
         except FileRefused as refusal:
-            recovery.record_unknown()  # rows an earlier holder may have sent are recorded before the job ends
+            self._record_unknown(after_run=True)  # rows an earlier holder may have sent are recorded before it ends
             return self._refuse(str(refusal), _data_rows(reader), work, window)
         if end is WindowEnd.OUT_OF_TIME:
             return self._hand_over(work, window)
@@ -164,8 +166,7 @@ class _Invocation:
         from the items: batches in flight may have been recorded without being told)."""
         logger.error("Job failed: no retry can heal this", extra={"job_id": self._lease.job_id, "reason": reason})
         metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
-        if self._recovery is not None:
-            self._recovery.record_unknown()
+        self._record_unknown(after_run=True)
         rows = _data_rows(self._reader) if self._reader else None
         work, window = self._work, self._window
         ending = Ending(
@@ -195,6 +196,8 @@ class _Invocation:
         checkpoint = window.checkpoint if window else record.checkpoint
         request = (window.pause_request if window else None) or record.pause_requested or {}
         history = with_entry(record.history, "paused", now, by=request.get("by"))
+        if window is not None:
+            self._stream.hand_over()
         if not self._lease.pause(now, checkpoint, history):
             self._lease.release(now, checkpoint)
             self._ports.continuation.request(self._upload)
@@ -206,7 +209,20 @@ class _Invocation:
     def _out_of_time(self) -> bool:
         return self._remaining_ms() < self._shared.settings.time_margin_ms
 
+    def _call_time_left(self) -> float:
+        """Seconds a call may still take: the time left but a quarter of the margin, kept to record and hand over."""
+        return (self._remaining_ms() - self._shared.settings.time_margin_ms // 4) / 1000
+
+    def _record_unknown(self, after_run: bool = False) -> None:
+        """Record the rows set aside as an earlier holder's (see Recovery.record_unknown); `after_run`: the window
+        has stopped, so tell the job item at once."""
+        if self._window is not None and self._reader is not None:
+            self._recovery.record_unknown(self._window.settle, self._reader.position.row)
+            if after_run:
+                self._window.tell()
+
     def _hand_over(self, work: BatchWork, window: Window) -> RunResult:
+        self._stream.hand_over()
         self._lease.release(self._clock(), window.checkpoint)
         self._ports.continuation.request(self._upload)
         logger.info(
@@ -225,41 +241,8 @@ class _Invocation:
 
     def _close(self, ending: Ending) -> RunResult:
         intake = self._reader.report() if self._reader else {}  # what the summary says of the file as read
-        return Closing(self._upload, self._lease, self._ports, self._clock).close(replace(ending, intake=intake))
-
-
-class _Recovery:
-    """Rows an earlier holder of the job may have sent: set aside, recorded UNKNOWN, never sent again."""
-
-    def __init__(self, lease: JobLease, results: Results, reader: Reader, clock: Callable[[], float]) -> None:
-        self._lease = lease
-        self._results = results
-        self._reader = reader
-        self._clock = clock
-        self._marks = list(lease.record.in_flight)
-        self._suspect = {row for rows in lease.record.in_flight.values() for row in rows}
-        self._unknown: list[Row] = []
-
-    def fresh(self, rows: Iterable[Row], done: dict[int, Status]) -> Iterator[Row]:
-        """Rows not yet recorded; rows an earlier holder may have sent are set aside as UNKNOWN."""
-        for row in rows:
-            if row.row in done:
-                continue
-            if row.row in self._suspect and isinstance(row, Recipient):
-                self._unknown.append(row)
-                continue
-            yield row
-
-    def record_unknown(self) -> None:
-        """Record set-aside rows as UNKNOWN (never resent); forget the old marks once all are past."""
-        if self._unknown:
-            outcome = Outcome(Status.UNKNOWN, UNKNOWN_REASON)
-            recovered = [Result(r, outcome, "recovered") for r in self._unknown]
-            self._results.write_once(self._lease.job_id, recovered, self._clock())
-            self._unknown.clear()
-        if self._marks and self._reader.position.row >= max(self._suspect, default=0):
-            self._lease.forget_in_flight(self._marks)
-            self._marks = []
+        closing = Closing(self._upload, self._lease, self._ports, self._clock, self._stream)
+        return closing.close(replace(ending, intake=intake))
 
 
 def _data_rows(reader: Reader) -> int:

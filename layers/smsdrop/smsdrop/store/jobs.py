@@ -11,11 +11,14 @@ from botocore.exceptions import ClientError
 
 from smsdrop.intake.uploads import Upload
 from smsdrop.models import Position, Status
+from smsdrop.store import row_sets
+from smsdrop.store.file_parts import PartsRecord
 from smsdrop.store.lease import Lease
 from smsdrop.store.schema import (
     ACTIVE,
     LEASE_EXPIRES,
     PARTITION,
+    ROW_SHARDS,
     SORT,
     RecordKind,
     deserialise,
@@ -24,7 +27,7 @@ from smsdrop.store.schema import (
     serialise,
 )
 from smsdrop.store.steering import CANCEL_REQUESTED, CLAIMS, HISTORY, PAUSE_REQUESTED, PAUSED, RESEND, Steered
-from smsdrop.store.updates import Update
+from smsdrop.store.updates import RECORDED, Update
 
 
 class JobState(StrEnum):
@@ -66,6 +69,12 @@ class JobRecord:
     history: tuple[Mapping[str, Any], ...] = ()
     claims_without_progress: int = 0
     last_error: str = ""
+    row_shards: int = 1
+    """Partition keys the job's row items are spread over (1 for jobs made before shards existed)."""
+    recorded: tuple[int, ...] = ()
+    """Rows recorded past the checkpoint (ascending): a resumed invocation skips them without reading them."""
+    parts: PartsRecord | None = None
+    """The results file's parts uploaded so far, once there is one."""
 
     @property
     def is_finished(self) -> bool:
@@ -87,10 +96,14 @@ class JobStore:
         self._db = dynamodb
         self._table = table
 
-    def claim(self, upload: Upload, owner: str, now: float, lease_s: int, ttl: int) -> Lease | Busy:
-        """Create the job, or take its lease if it is RUNNING with an expired or released lease; Busy otherwise."""
-        if self._create(upload, owner, now, lease_s, ttl):
-            return Lease(self, JobRecord(job_id=upload.job_id, state=JobState.RUNNING, generation=1), owner)
+    def claim(
+        self, upload: Upload, owner: str, now: float, lease_s: int, ttl: int, row_shards: int = 1
+    ) -> Lease | Busy:
+        """Create the job (its rows over `row_shards` partitions), or take its lease if it is RUNNING with an expired
+        or released lease; Busy otherwise."""
+        if self._create(upload, owner, now, lease_s, ttl, row_shards):
+            created = JobRecord(job_id=upload.job_id, state=JobState.RUNNING, generation=1, row_shards=row_shards)
+            return Lease(self, created, owner)
         take_over = (
             Update()
             .set("lease_owner = :me", {":me": owner})
@@ -151,7 +164,7 @@ class JobStore:
                 raise LeaseLost(job_id) from None
             raise Steered(job_id, item.get(CANCEL_REQUESTED), item.get(PAUSE_REQUESTED)) from None
 
-    def _create(self, upload: Upload, owner: str, now: float, lease_s: int, ttl: int) -> bool:
+    def _create(self, upload: Upload, owner: str, now: float, lease_s: int, ttl: int, row_shards: int) -> bool:
         item = {
             PARTITION: upload.job_id,
             SORT: RecordKind.JOB.value,
@@ -166,6 +179,7 @@ class JobStore:
             "generation": 1,
             "in_flight": {},
             "counts": {str(s): 0 for s in Status},
+            ROW_SHARDS: row_shards,
             CLAIMS: 0,
             "created_at": int(now),
             "updated_at": int(now),
@@ -218,7 +232,7 @@ def record_of(item: Mapping[str, Any]) -> JobRecord:
         job_id=item[PARTITION],
         state=JobState(item["state"]),
         checkpoint=Position(int(checkpoint["offset"]), int(checkpoint["row"])) if checkpoint else None,
-        in_flight={k: tuple(int(r) for r in v.split(",") if r) for k, v in item.get("in_flight", {}).items()},
+        in_flight={k: row_sets.unpack(_raw(v)) for k, v in item.get("in_flight", {}).items()},
         counts={k: int(v) for k, v in item.get("counts", {}).items()},
         stop_reason=item.get("stop_reason", ""),
         rows=int(item["rows"]) if "rows" in item else None,
@@ -231,4 +245,12 @@ def record_of(item: Mapping[str, Any]) -> JobRecord:
         history=tuple(item.get(HISTORY, ())),
         claims_without_progress=int(item.get(CLAIMS, 0)),
         last_error=item.get("last_error", ""),
+        row_shards=int(item.get(ROW_SHARDS, 1)),
+        recorded=row_sets.unpack(_raw(item.get(RECORDED, b""))),
+        parts=PartsRecord.of(item),
     )
+
+
+def _raw(value: Any) -> bytes | str:
+    """A binary attribute's bytes (boto3 reads them as Binary), or a string as it is."""
+    return value if isinstance(value, str) else bytes(getattr(value, "value", value))

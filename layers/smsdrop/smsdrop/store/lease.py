@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from smsdrop.models import Position, Status
+from smsdrop.store import row_sets
+from smsdrop.store.file_parts import PartsRecord
 from smsdrop.store.schema import ACTIVE, LEASE_EXPIRES
 from smsdrop.store.steering import CANCEL_REQUESTED, CLAIMS, HISTORY, PAUSE_REQUESTED, PAUSED, RESEND, Steered
 from smsdrop.store.updates import Update
@@ -27,6 +29,8 @@ class Completions:
     batches: list[str] = field(default_factory=list)
     counts: Counter[Status] = field(default_factory=Counter)
     checkpoint: Position | None = None
+    recorded: tuple[int, ...] | None = None
+    """Every row recorded past the checkpoint, when that changed (a resumed invocation skips them unread)."""
 
     def add(self, batch: str, counts: Mapping[Status, int], checkpoint: Position | None) -> None:
         """Note one more recorded batch (and the checkpoint, if it moved)."""
@@ -55,7 +59,7 @@ class Lease:
 
         Refused (Steered) once the operator asked to cancel or pause the job: nothing is marked, nothing is told
         (tell `done` with `complete`)."""
-        update = Update().set("in_flight.#b = :rows", {":rows": ",".join(map(str, rows))}, {"#b": batch})
+        update = Update().set("in_flight.#b = :rows", {":rows": row_sets.pack(rows)}, {"#b": batch})
         done = done or Completions()
         self._store.apply_held(
             self.job_id, self.owner, _progress(_renewing(update, lease_until).add_completions(done), done), True
@@ -75,6 +79,10 @@ class Lease:
     def complete(self, done: Completions, lease_until: float) -> None:
         """After batches' items are written: add their counts, drop their in-flight marks, move the checkpoint."""
         self._apply(_progress(_renewing(Update(), lease_until).add_completions(done), done))
+
+    def record_parts(self, parts: PartsRecord) -> None:
+        """Note the results file's parts uploaded so far (after the last one is in S3)."""
+        self._apply(parts.update())
 
     def record_stop(self, reason: str) -> None:
         """Keep the first stop reason the provider gave; later batches are recorded, not sent."""
