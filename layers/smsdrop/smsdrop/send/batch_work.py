@@ -4,6 +4,7 @@ written go back to the window for the results file."""
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,7 +30,8 @@ class BatchWork:
     `cancelled`: the operator's cancel request (who, when), once there is one: nothing more is sent, every row left
     is recorded CANCELLED. Rows recorded unsent because of the job (a stop, a cancel) are marked so (Outcome.unsent):
     a resume sends them, and only them. `time_left`: seconds to the deadline of a call (the gateway gives up in time;
-    a call it could not make is handed back, unrecorded).
+    a call it could not make is handed back, unrecorded). `resend`: the job was resumed after a stop or a cancel:
+    every row written replaces an item still marked unsent, and nothing else (Results.write_unsent).
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class BatchWork:
         stop_reason: str = "",
         cancelled: Mapping[str, Any] | None = None,
         time_left: Callable[[], float] | None = None,
+        resend: bool = False,
     ) -> None:
         self._lease = lease
         self._rows = JobRows(lease.job_id, lease.record.row_shards)
@@ -57,6 +60,9 @@ class BatchWork:
         self._stop_reason = stop_reason
         self._cancelled = cancelled
         self._stop_lock = threading.Lock()
+        self._resend = resend
+        self._was: dict[int, Status] = {}
+        """In a resend: each row written's status before (its counts move from there), until tallied."""
 
     @property
     def stop_reason(self) -> str:
@@ -72,6 +78,15 @@ class BatchWork:
         """Send nothing more: batches not yet sent (those waiting their turn too) are recorded CANCELLED."""
         with self._stop_lock:
             self._cancelled = self._cancelled or request
+
+    def tally(self, items: list[Item]) -> Counter[Status]:
+        """What `items` (just written) change in the job's counts: their statuses, less those they replaced."""
+        counts = Counter(Status(item["status"]["S"]) for item in items)
+        with self._stop_lock:
+            counts.subtract(
+                self._was.pop(int(item["row"]["N"])) for item in items if int(item["row"]["N"]) in self._was
+            )
+        return counts
 
     def will_send(self, batch: Batch) -> bool:
         """Whether `batch` has a call to make and the job may still make it."""
@@ -115,9 +130,17 @@ class BatchWork:
         try:
             self._lease.renew(now + self._lease_s)
         except LeaseLost:
-            self._results.write_once(self._rows, results, now)
+            if self._resend:
+                self._results.write_unsent(self._rows, results, now)
+            else:
+                self._results.write_once(self._rows, results, now)
             raise
-        return self._results.write(self._rows, results, now)
+        if not self._resend:
+            return self._results.write(self._rows, results, now)
+        written = self._results.write_unsent(self._rows, results, now)
+        with self._stop_lock:
+            self._was.update((int(item["row"]["N"]), was) for item, was in written)
+        return [item for item, _ in written]
 
     def _stop(self, stop: JobStop, batch: Batch) -> None:
         with self._stop_lock:

@@ -149,6 +149,10 @@ class Results(Protocol):
         """Record rows that have no item yet; each row's item as stored."""
         ...
 
+    def write_unsent(self, rows: JobRows, results: Sequence[Result], now: float) -> list[tuple[Item, Status]]:
+        """Record results over items still marked unsent; each item as stored and the status it had before."""
+        ...
+
     def read(self, rows: JobRows, after_row: int = 0, through_row: int = ...) -> Iterator[Item]:
         """The items after `after_row` up to `through_row`, in row order."""
         ...

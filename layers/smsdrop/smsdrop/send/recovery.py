@@ -6,6 +6,9 @@ crash the in-flight batches may or may not have their items: those (at most `in_
 and so are the rows whose lines the results file lost (from its last state to the checkpoint: at most one part's
 worth, plus the rows recorded past the checkpoint). A row of an in-flight batch without an item may have been sent:
 it is set aside and recorded UNKNOWN, never sent again.
+
+In a job resumed after a stop or a cancel (`resend`) every row has an item: one still marked unsent is no more
+recorded than a row without one, and an in-flight row is recorded UNKNOWN over its unsent item.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from smsdrop.models import UNKNOWN_REASON, Outcome, Recipient, Row, Status
-from smsdrop.send.ports import JobLease, Results, ResultsStream
+from smsdrop.send.ports import Item, JobLease, Results, ResultsStream
 from smsdrop.store.results import Result
 from smsdrop.store.schema import JobRows
+from smsdrop.store.steering import UNSENT
 
 RECOVERED = "recovered"
 """The batch name of rows recorded UNKNOWN because an earlier holder had them in flight."""
@@ -43,6 +47,7 @@ class Recovery:
         self._suspect = {row for rows in lease.record.in_flight.values() for row in rows}
         self._recorded = frozenset(lease.record.recorded)
         self._unknown: list[Row] = []
+        self._resend = lease.record.resend
 
     def catch_up(self) -> frozenset[int]:
         """Bring the results file up to the checkpoint; the rows recorded past it (which are not sent again)."""
@@ -53,6 +58,8 @@ class Recovery:
         held = self._stream.held_rows
         wanted = {row for row in self._recorded | self._suspect if row > through and row not in held}
         found = self._results.by_row(self._rows, wanted) if wanted else {}
+        if self._resend:
+            found = {row: item for row, item in found.items() if UNSENT not in item}
         self._stream.add(found.values())
         self._stream.advance(through)
         self._suspect -= found.keys()
@@ -76,7 +83,7 @@ class Recovery:
         if self._unknown:
             outcome = Outcome(Status.UNKNOWN, UNKNOWN_REASON)
             recovered = [Result(r, outcome, RECOVERED) for r in self._unknown]
-            self._stream.add(self._results.write_once(self._rows, recovered, self._clock()))
+            self._stream.add(self._write(recovered))
             written = [r.row for r in self._unknown]
             self._unknown.clear()
         if self._marks and read_through >= max(self._suspect, default=0):
@@ -84,3 +91,8 @@ class Recovery:
             self._marks = []
         elif written:
             settle(written, [])
+
+    def _write(self, recovered: list[Result]) -> list[Item]:
+        if self._resend:
+            return [item for item, _ in self._results.write_unsent(self._rows, recovered, self._clock())]
+        return self._results.write_once(self._rows, recovered, self._clock())

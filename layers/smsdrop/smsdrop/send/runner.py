@@ -21,9 +21,11 @@ from smsdrop.send.failures import permanent
 from smsdrop.send.pacing import Pacer, RateLimiter
 from smsdrop.send.ports import JobLease, Reader, RunnerPorts
 from smsdrop.send.recovery import Recovery
+from smsdrop.send.resend import UnsentRows
 from smsdrop.send.run_result import RunEnd, RunResult
 from smsdrop.send.window import Window, WindowEnd
 from smsdrop.store.jobs import Busy, JobRecord, JobState, LeaseLost
+from smsdrop.store.schema import JobRows
 from smsdrop.store.steering import with_entry
 
 logger = Logger(child=True)
@@ -133,7 +135,7 @@ class _Invocation:
         lease_s, record = shared.settings.lease_seconds, lease.record
         work = self._work = BatchWork(
             lease, ports.results, ports.gateway, shared.pacer, self._clock, lease_s, dry_run, record.stop_reason,
-            record.cancel_requested, time_left=self._call_time_left,
+            record.cancel_requested, time_left=self._call_time_left, resend=record.resend,
         )  # fmt: skip
         window = self._window = Window(
             lease, work, shared.settings.in_flight, shared.lease_until, self._stream, recorded
@@ -141,6 +143,9 @@ class _Invocation:
         start = lease.record.checkpoint
         try:
             rows = self._recovery.fresh(reader.rows(start))
+            if record.resend:  # resumed after a stop or a cancel: only the rows it left unsent
+                items = ports.results.read(JobRows(lease.job_id, record.row_shards), start.row if start else 0)
+                rows = UnsentRows(items, self._stream).pick(rows)
             batches = shared.batcher(rows, lambda: reader.position, shared.limits)
             end = window.run(batches, self._record_unknown, self._out_of_time)
         except FileRefused as refusal:

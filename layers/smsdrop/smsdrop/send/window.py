@@ -168,7 +168,7 @@ class Window:
                 self.handed_back = True
                 self._untold.add(key, Counter(), None)
                 continue
-            counts = Counter(Status(item["status"]["S"]) for item in items)
+            counts = self._work.tally(items)
             self.counts.update(counts)
             self._stream.add(items)
             self._past.add(int(item["row"]["N"]) for item in items)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from smsdrop.intake.uploads import Upload
+from smsdrop.store.file_parts import ETAGS, THROUGH, UPLOAD_ID
 from smsdrop.store.jobs import JobRecord, JobState, JobStore, record_of
 from smsdrop.store.schema import ACTIVE, ACTIVE_INDEX, LEASE_EXPIRES, PARTITION
 from smsdrop.store.steering import CANCEL_REQUESTED, CLAIMS, HISTORY, PAUSE_REQUESTED, RESEND, with_entry
-from smsdrop.store.updates import Update
+from smsdrop.store.updates import RECORDED, Update
 
 RESUMABLE = (JobState.PAUSED, JobState.STOPPED, JobState.CANCELLED)
 ATTEMPTS = 3  # a state that changes under an action (the runner pausing meanwhile) is read again this often
@@ -142,10 +143,12 @@ class JobControls:
         now = self._clock()
         history = with_entry(job.record.history, "resumed", now, by=by, was=str(job.state))
         update = _waking(Update(), now).set(f"{HISTORY} = :h", {":h": history}).remove(PAUSE_REQUESTED)
-        if job.state is not JobState.PAUSED:  # after a stop or a cancel: send what was never sent
-            update.set(f"{RESEND} = :t", {":t": True}).remove(
+        if job.state is not JobState.PAUSED:  # after a stop or a cancel: read it all again, send what was never sent
+            update.set(f"{RESEND} = :t", {":t": True}).set("in_flight = :none", {":none": {}})
+            update.remove(
                 "stop_reason", "checkpoint", "#error", "finished_at", CANCEL_REQUESTED, names={"#error": "error"}
             )
+            update.remove(RECORDED, UPLOAD_ID, ETAGS, THROUGH)  # a new results file, written as the resend runs
         return _in_state(update, job.state)
 
 

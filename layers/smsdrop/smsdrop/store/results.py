@@ -22,6 +22,7 @@ from smsdrop.output.sms_parts import sms_parts
 from smsdrop.store.delivery import awaiting_report_attributes
 from smsdrop.store.row_reader import Item, RowReader
 from smsdrop.store.schema import LAST_ROW, MSG_ID, SORT, JobRows, is_condition_failed
+from smsdrop.store.steering import UNSENT
 
 BATCH_WRITE_LIMIT = 25
 
@@ -74,6 +75,11 @@ class ResultWriter:
         """Record each result unless its row already has an item, which it keeps."""
         return list(self._pool.map(lambda r: self._put(rows, r, int(now)), results))
 
+    def write_unsent(self, rows: JobRows, results: Sequence[Result], now: float) -> list[tuple[Item, Status]]:
+        """Record each result over its row's item only while that item is marked unsent (a resumed job's sends);
+        each row's item as stored now, and the status it had before (its own, if it was not unsent any more)."""
+        return list(self._pool.map(lambda r: self._replace_unsent(rows, r, int(now)), results))
+
     def read(self, rows: JobRows, after_row: int = 0, through_row: int = LAST_ROW) -> Iterator[Item]:
         """The items recorded after `after_row` up to `through_row`, in row order (RowReader.items)."""
         return self._reader.items(rows, after_row, through_row)
@@ -112,6 +118,25 @@ class ResultWriter:
             return stored
         return item
 
+    def _replace_unsent(self, rows: JobRows, result: Result, now: int) -> tuple[Item, Status]:
+        item = self._item(rows, result, now)
+        try:
+            answer = self._db.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression=f"attribute_exists({UNSENT})",
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not is_condition_failed(error):
+                raise
+            stored: Item | None = dict(error.response).get("Item")
+            if stored is None:  # no item at all: nothing to replace, record it as any first write would
+                return self._put(rows, result, now), result.outcome.status
+            return stored, Status(stored["status"]["S"])
+        return item, Status(answer["Attributes"]["status"]["S"])
+
     def _item(self, rows: JobRows, result: Result, now: int) -> Item:
         row, outcome = result.entry, result.outcome
         item: Item = {
@@ -135,6 +160,8 @@ class ResultWriter:
             item["reject_code"] = {"S": row.code}
         if outcome.provider_code is not None:
             item["provider_code"] = {"S": outcome.provider_code}
+        if outcome.unsent:
+            item[UNSENT] = {"N": "1"}
         if outcome.msg_id:
             item[MSG_ID] = {"S": outcome.msg_id}
             if outcome.status is Status.SUBMITTED:
