@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): requirements-dev.txt layers/smsdrop/requirements.txt
+$(STAMP): requirements-dev.txt layers/smsdrop/requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PIP) install -q --disable-pip-version-check --no-deps -e .  # the smsdrop command (cli/), for operators
 	touch $(STAMP)
 
 lint: venv
