@@ -74,10 +74,8 @@ def remote_simulator(latency_ms: float) -> Iterator[RemoteSimulator]:
 
 def _serve(kind: str, latency_ms: float) -> None:
     if kind == "moto":
-        from bench import fast_moto
         from local.aws import moto_server
 
-        fast_moto.install()  # moto's Query sorts the whole table for every page: O(table) a page, hours for 1M rows
         server: Any = moto_server()
         with server as endpoint:
             print(endpoint, flush=True)

@@ -11,7 +11,8 @@ from local.intake_lines import intake_lines, read_intake
 from smsdrop.intake.uploads import Upload
 from smsdrop.masking import mask_number
 from smsdrop.models import SEND_STATUSES, Status
-from smsdrop.store.schema import deserialise, job_key, rows_query
+from smsdrop.store.row_reader import RowReader
+from smsdrop.store.schema import JobRows, deserialise, job_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ def read_summary(
         error=job.get("error", ""),
         invocations=invocations,
         duration_s=duration_s,
-        rejected=_first_rejected(dynamodb, aws.names.table, upload.job_id),
+        rejected=_first_rejected(dynamodb, aws.names.table, JobRows(upload.job_id, int(job.get("row_shards", 1)))),
         simulator=_audit(simulator),
         dry_run=bool(job.get("dry_run", False)),
         reports={"results": job["results_key"], "summary": job["summary_key"]} if "results_key" in job else None,
@@ -114,21 +115,14 @@ def read_summary(
     )
 
 
-def _first_rejected(dynamodb: Any, table: str, job_id: str, limit: int = 5) -> list[tuple[int, str, str]]:
+def _first_rejected(dynamodb: Any, table: str, rows: JobRows, limit: int = 5) -> list[tuple[int, str, str]]:
+    """The first rejected rows, in row order (the job's shards merged as they are read, until `limit` are found)."""
     found: list[tuple[int, str, str]] = []
-    query = rows_query(job_id)
-    pages = dynamodb.get_paginator("query").paginate(
-        TableName=table,
-        KeyConditionExpression=query["KeyConditionExpression"],
-        FilterExpression="#s = :rejected",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues=query["ExpressionAttributeValues"] | {":rejected": {"S": "REJECTED"}},
-    )
-    for page in pages:
-        for item in page["Items"]:
+    for item in RowReader(dynamodb, table).items(rows):
+        if item["status"]["S"] == "REJECTED":
             found.append((int(item["row"]["N"]), mask_number(item["number"]["S"]), item["reason"]["S"]))
             if len(found) == limit:
-                return found
+                break
     return found
 
 

@@ -4,6 +4,7 @@ throttles, loses answers to writes it applied and leaves batch items unprocessed
 run against moto server and the simulator, handing the file over between invocations; whatever an invocation
 dies of, the event is delivered again, as Lambda would."""
 
+import json
 import time
 from collections import Counter
 from dataclasses import replace
@@ -12,8 +13,9 @@ import pytest
 
 from smsdrop.intake.uploads import Upload
 from smsdrop.output.results_file import ReportKeys
-from smsdrop.send.runner import RunEnd
-from smsdrop.send.wiring import AWS_CONFIG, Clients, build_runner
+from smsdrop.send.clients import AWS_CONFIG, Clients
+from smsdrop.send.runner import JobRunner, RunEnd
+from smsdrop.send.wiring import build_ports
 from tests.reliability.support import DynamoFaults, campaign, check_promises, stored_items, stored_job
 
 ROWS = 100_000
@@ -25,29 +27,14 @@ FINISHED = {RunEnd.COMPLETED, RunEnd.STOPPED, RunEnd.FAILED, RunEnd.ALREADY_FINI
 DEATHS = {"ResultsNotWritten", "ProvisionedThroughputExceededException", "InternalServerError"}
 
 
-class NoResultsFile:
-    """Stands in for the results-file writer: reading 100 000 items back through moto's Query takes minutes
-    (moto serialises ~2 000 items/s) and the results file has its own tests (tests/integration)."""
-
-    def __init__(self):
-        self.summaries = []
-
-    def write(self, upload, summary):
-        self.summaries.append(summary)
-        return ReportKeys.of(upload)
-
-
-def faulty_runner(harness, faults: DynamoFaults, clock, results_file: NoResultsFile | None = None, **settings):
+def faulty_runner(harness, faults: DynamoFaults, clock, **settings):
     """A fresh runner (a cold start) whose DynamoDB client suffers `faults`."""
     aws = harness.aws
     dynamodb = faults.attach(aws.client("dynamodb", AWS_CONFIG), plain=aws.client("dynamodb", AWS_CONFIG))
     clients = Clients(aws.client("s3", AWS_CONFIG), dynamodb, aws.client("secretsmanager"), aws.client("sqs"))
     settings = {"read_timeout_s": READ_TIMEOUT_S, "connect_timeout_s": 1.0} | settings
-    runner = build_runner(replace(harness.settings, **settings), clients, clock)
-    if results_file is not None:
-        assert hasattr(runner, "_reports"), "the runner no longer writes its results file through _reports"
-        runner._reports = results_file
-    return runner
+    settings = replace(harness.settings, **settings)
+    return JobRunner(settings, build_ports(settings, clients), clock)
 
 
 def gateway_faults(simulator, rate, ambiguous_rate, server_error=502):
@@ -111,14 +98,13 @@ def test_a_100k_row_file_under_random_gateway_and_dynamodb_faults_sends_each_row
         unprocessed_rate=0.05,
         seed=7,
     )
-    results_file = NoResultsFile()
     upload = harness.upload(campaign(ROWS, bad_every=BAD_EVERY))
     started = time.monotonic()
 
     ends = deliver_until_finished(
         harness,
         upload,
-        lambda clock: faulty_runner(harness, faults, clock, results_file, numbers_per_call=1000, in_flight=4),
+        lambda clock: faulty_runner(harness, faults, clock, numbers_per_call=1000, in_flight=4),
         harness.settings.lease_seconds,
         batches_per_invocation=30,
     )
@@ -127,11 +113,17 @@ def test_a_100k_row_file_under_random_gateway_and_dynamodb_faults_sends_each_row
     table = harness.aws.names.table
     job = stored_job(table, upload.job_id)
     assert job["state"] == "COMPLETED"
-    state = check_promises(simulator, stored_items(table, upload.job_id), job, ROWS)
+    items = stored_items(table, upload.job_id)
+    state = check_promises(simulator, items, job, ROWS)
     rejected = len(range(0, ROWS, BAD_EVERY))
     assert state.statuses["REJECTED"] == rejected
     assert state.statuses["SUBMITTED"] > ROWS // 2
-    assert results_file.summaries[-1]["counts"] == dict(state.statuses)
+    # The results file was written as the job ran, through every hand-over and death: one line a row, in order.
+    keys, s3 = ReportKeys.of(upload), harness.aws.client("s3")
+    summary = json.loads(s3.get_object(Bucket=upload.bucket, Key=keys.summary)["Body"].read())
+    assert summary["counts"] == dict(state.statuses)
+    lines = s3.get_object(Bucket=upload.bucket, Key=keys.results)["Body"].read().decode().splitlines()
+    assert [int(line.split(",", 1)[0]) for line in lines[1:]] == sorted(int(i["row"]) for i in items)
     # The simulator resets a connection or answers 500 before accepting anything, and stalls or answers 502
     # after accepting: the client cannot tell any of them from an accepted call, so all are UNKNOWN and never
     # resent (check_promises: these rows and no others, bar rows found in flight after a death); only the

@@ -98,6 +98,23 @@ def test_rejected_rows_piling_up_go_out_alone():
     assert out[0].resume_at == Position(offset=200, row=1)
 
 
+def test_no_row_waits_more_than_the_lag_behind_the_reader_however_its_text_lags():
+    # row 2's text never fills a call and the window never fills: only the lag sends it out
+    rows = [recipient(2, "rare")] + [recipient(row, "common") for row in range(3, 40)]
+    out = run(rows, BatchLimits(numbers_per_call=4, window_rows=100, lag_rows=10))
+    first_with_row_2 = next(i for i, b in enumerate(out) if 2 in [r.row for r in b.recipients])
+    assert max(r.row for b in out[: first_with_row_2 + 1] for r in b.recipients) <= 11
+    read_so_far = 1
+    for batch in out:
+        read_so_far = max([read_so_far, *(r.row for r in batch.recipients)])
+        assert batch.resume_at.row >= read_so_far - 10  # what is recorded past a checkpoint stays within the lag
+
+
+def test_rejected_rows_count_towards_the_lag():
+    out = run([recipient(2, "rare"), *map(rejected, range(3, 9))], BatchLimits(window_rows=100, lag_rows=4))
+    assert [r.row for r in out[0].recipients] == [2]
+
+
 def test_batches_are_numbered_from_the_first_seq():
     out = run([recipient(row) for row in range(2, 8)], BatchLimits(numbers_per_call=2), first_seq=40)
     assert [b.seq for b in out] == [40, 41, 42]
@@ -117,10 +134,11 @@ def test_the_last_batch_resumes_where_the_reader_stands():
     [
         {"numbers_per_call": 0},
         {"window_rows": 0},
+        {"lag_rows": 0},
         {"max_rejected": 0},
         {"max_body_bytes": MIN_BODY_BYTES - 1},
     ],
-    ids=["no-numbers", "no-window", "no-rejected", "body-too-small-for-one-recipient"],
+    ids=["no-numbers", "no-window", "no-lag", "no-rejected", "body-too-small-for-one-recipient"],
 )
 def test_limits_that_cannot_work_are_refused(limits):
     with pytest.raises(ValueError, match="at least"):

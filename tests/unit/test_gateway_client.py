@@ -8,6 +8,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 from smsdrop.models import UNKNOWN_REASON, CallItem, JobStop, Outcome, Recipient, Status
 from smsdrop.provider.codes import ProviderCode
 from smsdrop.provider.credentials import Credentials
+from smsdrop.provider.retry import CallNotMade
 from smsdrop.provider.send_client import GatewayClient, request_body
 from smsdrop.provider.signing import sign
 from tests.fixtures.scripted_http import ScriptedAdapter
@@ -452,3 +453,50 @@ def test_logs_of_retries_and_ambiguous_calls_show_no_secret_sign_or_number(caplo
     forbidden = {"s3cr3t-value", "91856321412", "91856321413", "91856321414", *signs}
     assert len(caplog.records) >= 4
     assert not [text for text in forbidden if text in logged]
+
+
+# -- the deadline -------------------------------------------------------------------------------------
+
+
+class Deadline:
+    """Seconds left to the caller's deadline, on a clock the client's sleeps move (no real time passes)."""
+
+    def __init__(self, left):
+        self.left = left
+
+    def __call__(self):
+        return self.left
+
+    def sleep(self, seconds):
+        self.left -= seconds
+
+
+def test_no_attempt_waits_for_its_answer_past_the_deadline():
+    deadline = Deadline(4.0)
+    client, adapter, _ = make_client(accepted(*ROWS), connect_timeout_s=3.05, read_timeout_s=30.0)
+    client.send(SAMPLE_ITEMS, deadline)
+    assert adapter.timeouts == [(3.05, 4.0)]
+
+
+def test_a_call_the_deadline_leaves_no_time_to_make_is_not_made_and_says_so():
+    client, adapter, _ = make_client(accepted(*ROWS))
+    with pytest.raises(CallNotMade, match="out of time after 0 attempt"):
+        client.send(SAMPLE_ITEMS, Deadline(0.2))
+    assert adapter.requests == []
+
+
+def test_retries_stop_before_a_wait_would_end_past_the_deadline_and_the_numbers_are_not_sent():
+    deadline = Deadline(1.8)
+    client, adapter, _ = make_client(failure("-18"), failure("-18"), accepted(*ROWS), sleep=deadline.sleep)
+    with pytest.raises(CallNotMade, match="out of time after 2 attempt"):
+        client.send(SAMPLE_ITEMS, deadline)  # waits 0.5 s; the next wait (1 s) would leave less than an attempt needs
+    assert (len(adapter.requests), deadline.left) == (2, 1.3)
+
+
+def test_a_deadline_after_an_ambiguous_answer_leaves_the_numbers_unknown_never_not_sent():
+    deadline = Deadline(0.9)
+    client, adapter, _ = make_client((502, b""), accepted(*ROWS), retry_server_errors=True, sleep=deadline.sleep)
+    outcomes = client.send(SAMPLE_ITEMS, deadline)
+    assert {o.status for o in outcomes.values()} == {Status.UNKNOWN}
+    assert next(iter(outcomes.values())).reason.startswith("request may have reached the provider")
+    assert len(adapter.requests) == 1

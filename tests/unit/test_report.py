@@ -1,14 +1,8 @@
-import csv
-import io
-from decimal import Decimal
-
 import pytest
 
 from smsdrop.intake.uploads import Upload
-from smsdrop.output import results_file as report
 from smsdrop.output.excel_cells import neutralise
-from smsdrop.output.results_file import Cost, ReportKeys, result_line
-from smsdrop.output.sms_parts import PriceTable
+from smsdrop.output.results_file import ReportKeys, result_line
 
 
 @pytest.mark.parametrize(
@@ -55,30 +49,3 @@ def test_a_result_line_has_every_column_in_order():
         "encoding": {"S": "UCS-2"},
     }
     assert result_line(item) == ["7", "'919876543210", "'=1+1", "SUBMITTED", "", "m1", "2", "UCS-2"]
-
-
-def _item(row: int, reason: str = "") -> dict:
-    return {
-        "row": {"N": str(row)},
-        "number": {"S": f"9198765{row:05d}"},
-        "status": {"S": "SUBMITTED" if not reason else "REJECTED"},
-        "reason": {"S": reason},
-        "parts": {"N": "1"},
-    }
-
-
-def test_the_results_file_is_cut_into_parts_of_at_least_the_part_size_that_join_up_to_the_whole_csv(monkeypatch):
-    monkeypatch.setattr(report, "PART_BYTES", 1000)
-    items = [_item(row, reason='naïve, "quoted" é ही' if row % 7 == 0 else "") for row in range(2, 300)]
-
-    chunks = list(report._csv_chunks(items, Cost(PriceTable({}, Decimal(1)))))
-
-    assert len(chunks) > 5
-    assert all(len(chunk) >= 1000 for chunk in chunks[:-1])
-    lines = list(csv.reader(io.StringIO(b"".join(chunks).decode(), newline="")))
-    assert lines == [list(report.COLUMNS), *(result_line(item) for item in items)]
-
-
-def test_an_empty_job_still_gets_a_results_file_with_its_header():
-    (chunk,) = report._csv_chunks([], Cost(PriceTable({}, Decimal(1))))
-    assert chunk == b"row,number,orderId,status,reason,msgId,parts,encoding\r\n"

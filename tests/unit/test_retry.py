@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from smsdrop.provider.retry import Again, Backoff, Retry, Spent
+from smsdrop.provider.retry import Again, Backoff, Expired, Retry, Spent
 
 
 class FakeTime:
@@ -115,3 +115,19 @@ def test_each_retry_is_logged_with_its_attempt_code_reason_and_wait(caplog):
     (record,) = caplog.records
     assert record.getMessage() == "test call failed, retrying"
     assert (record.attempt, record.code, record.reason, record.delay_s) == (1, "-18", "busy", 0.5)
+
+
+def test_with_a_deadline_no_wait_ends_too_close_to_it_and_the_attempts_made_are_told():
+    time = FakeTime()
+    attempt = Script(time, Again("busy"), Again("busy"), Again("busy"), "done")
+    expired = retry(time).run(attempt, lambda: 3.0 - time.now)
+    assert expired == Expired(3, Again("busy"), ambiguous=False)
+    assert attempt.made == [(1, 0.0), (2, 0.5), (3, 1.5)]  # the third wait (2 s) would end past the deadline
+    assert expired.reason == "out of time after 3 attempt(s): busy"
+
+
+def test_with_no_time_left_no_attempt_is_made():
+    time = FakeTime()
+    attempt = Script(time, "done")
+    assert retry(time).run(attempt, lambda: 0.4) == Expired(0, None, ambiguous=False)
+    assert attempt.made == []

@@ -159,3 +159,17 @@ def test_new_counts_replace_the_old_ones_and_say_when():
 )
 def test_a_span_is_named_after_the_generation_of_its_batch_key(first_batch, name):
     assert [s.name for s in collect([item(2, "SUBMITTED", batch=first_batch)]).spans] == [name]
+
+
+def test_a_collector_carried_over_in_json_between_invocations_draws_the_same_page_as_one_that_saw_every_item():
+    items = [item(r, "REJECTED", "number contains letters", reject_code="NUMBER_LETTERS") for r in range(2, 6)]
+    items += [item(r, "SUBMITTED", at=T0 + 60 * r, batch=f"{r % 3}.1", number=f"4477009{r:05d}") for r in range(6, 30)]
+    items += [item(30, "FAILED", "-9 Abnormal phone number", provider_code="-9", country=None)]
+    summary = {"job_id": "j", "state": "COMPLETED", "counts": {}}
+    first = PageCollector(PRICES, BILLABLE)
+    for one in items[:11]:
+        first.add(one)
+    carried = PageCollector(PRICES, BILLABLE).resume(json.loads(json.dumps(first.state())))
+    for one in items[11:]:
+        carried.add(one)
+    assert carried.data(summary, FILES, T0) == collect(items, summary, T0)

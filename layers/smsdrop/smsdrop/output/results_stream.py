@@ -93,10 +93,12 @@ class ResultsStream:
     def advance(self, through_row: int) -> None:
         """Every row up to `through_row` is recorded: write their lines; upload a part once there are 5 MiB."""
         while self._order and self._order[0] <= through_row:
-            self._write(self._held.pop(heapq.heappop(self._order)))
+            row = heapq.heappop(self._order)
+            self._write(self._held.pop(row))
+            if self._lines.size >= PART_BYTES:
+                self.through_row = row
+                self._upload_part()
         self.through_row = max(self.through_row, through_row)
-        if self._lines.size >= PART_BYTES:
-            self._upload_part()
 
     def hand_over(self) -> None:
         """Leave what is not in a part for the next invocation (the job is handed over, not finished)."""

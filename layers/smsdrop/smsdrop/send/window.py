@@ -105,6 +105,8 @@ class Window:
                 return WindowEnd.OUT_OF_TIME
             while len(self._pending) >= self._in_flight:
                 self._harvest(FIRST_COMPLETED)
+            if self.handed_back:  # a call was not made in time: no more are started
+                return WindowEnd.OUT_OF_TIME
             try:
                 self._start(pool, batch)
             except Steered as steered:  # a pause: this batch and the rest are read again when the job is resumed
