@@ -19,7 +19,7 @@ from smsdrop.send.ports import JobLease, ResultsStream, RunnerPorts
 from smsdrop.send.run_result import END_OF_CLOSED_JOB, RunResult
 from smsdrop.store.jobs import JobRecord, JobState
 from smsdrop.store.schema import JobRows
-from smsdrop.store.steering import with_entry
+from smsdrop.store.steering import plain, with_entry
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -115,7 +115,7 @@ class Closing:
             "counts": counts,
             "stop_reason": ending.stop_reason or None,
             "error": error or None,
-            "cancelled": dict(job.cancel_requested) if job.cancel_requested else None,
+            "cancelled": plain(job.cancel_requested) if job.cancel_requested else None,
             "history": history,
             "intake": dict(ending.intake),
         }

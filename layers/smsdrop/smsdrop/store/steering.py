@@ -4,6 +4,7 @@ the no-progress count, and the job's bounded history (stopped, paused, resumed, 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 CANCEL_REQUESTED = "cancel_requested"
@@ -35,4 +36,9 @@ def with_entry(history: Sequence[Mapping[str, Any]], event: str, at: float, **fa
     """`history` with one more entry (`event` at `at`, with the `facts` that are not empty), the oldest dropped past
     HISTORY_LIMIT entries."""
     entry = {"event": event, "at": int(at), **{k: v for k, v in facts.items() if v not in (None, "")}}
-    return [*[dict(e) for e in history][-(HISTORY_LIMIT - 1) :], entry]
+    return [*[plain(e) for e in history][-(HISTORY_LIMIT - 1) :], entry]
+
+
+def plain(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A request or history entry as read from the job item, its numbers (Decimal) as ints: ready for JSON."""
+    return {k: int(v) if isinstance(v, Decimal) else v for k, v in request.items()}
