@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import NoCredentialsError
 
 # Throttling and transient errors are retried by botocore; a write that still fails fails the run loudly.
 AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=32)
@@ -18,6 +20,15 @@ Service = Literal["s3", "dynamodb", "secretsmanager", "sqs"]
 def aws_client(name: Service) -> Any:
     """A boto3 client for service `name` from the environment (AWS_ENDPOINT_URL points it at moto server locally)."""
     return boto3.client(name, config=AWS_CONFIG)
+
+
+def session_credentials() -> Credentials:
+    """The credentials boto3's default session signs with (the function's role in Lambda, the environment's locally),
+    for what signs its own requests (smsdrop.store.wire_writer)."""
+    credentials = (boto3.DEFAULT_SESSION or boto3.Session()).get_credentials()
+    if credentials is None:
+        raise NoCredentialsError()
+    return credentials
 
 
 @dataclass(frozen=True, slots=True)

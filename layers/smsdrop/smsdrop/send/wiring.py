@@ -17,12 +17,15 @@ from smsdrop.output.results_stream import ResultsFiles
 from smsdrop.output.sms_parts import PriceTable
 from smsdrop.provider.credentials import SecretCredentials
 from smsdrop.provider.send_client import GatewayClient
-from smsdrop.send.clients import Clients
+from smsdrop.send.clients import Clients, session_credentials
 from smsdrop.send.continuation import QueueContinuation
 from smsdrop.send.ports import RunnerPorts
 from smsdrop.send.runner import JobRunner
 from smsdrop.store.jobs import JobStore
 from smsdrop.store.results import ResultWriter
+from smsdrop.store.wire_writer import WireWriter
+
+RESULT_WRITERS = 16  # threads (and connections) writing row items: docs/performance.md, "Recording a number"
 
 
 def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
@@ -57,7 +60,13 @@ def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
 
     return RunnerPorts(
         store=JobStore(clients.dynamodb, settings.results_table),
-        results=ResultWriter(clients.dynamodb, settings.results_table, settings.ttl_days),
+        results=ResultWriter(
+            clients.dynamodb,
+            settings.results_table,
+            settings.ttl_days,
+            threads=RESULT_WRITERS,
+            wire=WireWriter.for_client(clients.dynamodb, session_credentials(), pool_size=RESULT_WRITERS),
+        ),
         gateway=gateway,
         reader_factory=reader,
         continuation=QueueContinuation(clients.sqs, settings.continuation_queue_url),

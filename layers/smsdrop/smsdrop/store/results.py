@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -23,6 +23,9 @@ from smsdrop.store.delivery import awaiting_report_attributes
 from smsdrop.store.row_reader import Item, RowReader
 from smsdrop.store.schema import LAST_ROW, MSG_ID, SORT, JobRows, is_condition_failed
 from smsdrop.store.steering import UNSENT
+
+if TYPE_CHECKING:
+    from smsdrop.store.wire_writer import WireWriter
 
 BATCH_WRITE_LIMIT = 25
 
@@ -54,8 +57,10 @@ class ResultWriter:
         threads: int = 16,
         attempts: int = 8,
         sleep: Callable[[float], None] = time.sleep,
+        wire: WireWriter | None = None,
     ) -> None:
         self._db = dynamodb
+        self._wire = wire  # batches go over the wire writer, with its own retries, instead of botocore's client
         self._table = table
         self._ttl_s = ttl_days * 86_400
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="results")
@@ -93,6 +98,9 @@ class ResultWriter:
         return self._reader.count(rows)
 
     def _batch_write(self, puts: list[dict[str, Any]]) -> None:
+        if self._wire is not None:
+            self._wire.put(self._table, [put["PutRequest"]["Item"] for put in puts])
+            return
         pending = {self._table: puts}
         for attempt in range(self._attempts):
             pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
