@@ -41,16 +41,17 @@ class LocalContext:
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.monotonic)
     checks: int | None = None
-    """When set, how many times the time left may be asked before it reads 0: a hand-over after so many batches,
-    whatever the machine's speed."""
+    """When set, how many times the time left may be asked before it reads `short_ms`: time short, under the run's
+    margin (the runner drains and hands over) yet long enough for the calls under way; whatever the machine's speed."""
+    short_ms: int = 0
 
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left of this invocation's budget."""
-        if self.checks is not None:
-            if self.checks <= 0:
-                return 0
-            self.checks -= 1
-        return self.budget_ms - int((time.monotonic() - self.started) * 1000)
+        left = self.budget_ms - int((time.monotonic() - self.started) * 1000)
+        if self.checks is None:
+            return left
+        self.checks -= 1
+        return left if self.checks >= 0 else min(left, self.short_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ class Invoker:
     """Uploads a file and invokes the handler until its continuation queue is empty, or loop detection stops it.
 
     `recursion`: whether the function may run in a recursive loop (default: as template.yaml says);
-    `checks_per_invocation`: each invocation's time runs out after it was asked that many times (see LocalContext).
+    `checks_per_invocation`: each invocation's time reads `short_ms` after it was asked that many times (LocalContext).
     """
 
     def __init__(
@@ -108,12 +109,14 @@ class Invoker:
         *,
         recursion: bool | None = None,
         checks_per_invocation: int | None = None,
+        short_ms: int = 0,
     ) -> None:
         self._aws = aws
         self._budget_ms = budget_ms
         self._progress = progress
         self._recursion = recursion_allowed() if recursion is None else recursion
         self._checks = checks_per_invocation
+        self._short_ms = short_ms
         self._sqs = aws.client("sqs")
         self._queue_url = self._sqs.get_queue_url(QueueName=aws.names.queue)["QueueUrl"]
 
@@ -147,7 +150,7 @@ class Invoker:
         return Chain(hop + 1)
 
     def _context(self) -> LocalContext:
-        return LocalContext(self._budget_ms, checks=self._checks)
+        return LocalContext(self._budget_ms, checks=self._checks, short_ms=self._short_ms)
 
     def _to_dead_letter(self, message: dict[str, Any]) -> None:
         """What Lambda does with a message whose invocation loop detection stopped: to the queue's dead-letter queue."""

@@ -2,7 +2,7 @@
 
 python -m local.run PATH [--json] [--numbers-per-call N] [--in-flight N] [--latency-ms N]
                          [--error-rate X] [--stall-rate X] [--balance N] [--remaining-ms N]
-                         [--batches-per-invocation N] [--recursive-loop Allow|Terminate]
+                         [--time-checks N] [--recursive-loop Allow|Terminate]
                          [--gateway-url URL --allow-http] [--report [--report-dir DIR] [--open]]
                          [--no-aws-limits | --table-write-units N] [--aws-url URL]
 """
@@ -63,7 +63,7 @@ class Options:
     report: bool = False
     report_dir: Path | None = None
     open_page: bool = False
-    batches_per_invocation: int | None = None
+    time_checks: int | None = None
     recursive_loop: str | None = None
     no_aws_limits: bool = False
     table_write_units: int = 4000
@@ -96,7 +96,7 @@ def parse(argv: Sequence[str]) -> Options:
     p.add_argument("--report", action="store_true", help="save the job's report page; print its path and URL")
     p.add_argument("--report-dir", type=Path, default=None, help="where --report saves it (default: a temp folder)")
     p.add_argument("--open", dest="open_page", action="store_true", help="--report, then open the page")
-    p.add_argument("--batches-per-invocation", type=int, default=None, help="hand over after N batches")
+    p.add_argument("--time-checks", type=int, default=None, help="time reads short after N asks (1: a batch each)")
     p.add_argument("--recursive-loop", choices=["Allow", "Terminate"], default=None, help="default: template.yaml's")
     p.add_argument("--no-aws-limits", action="store_true", help="moto as it is, without AWS's DynamoDB limits")
     p.add_argument("--table-write-units", type=int, default=4000, help="the table's on-demand write ceiling")
@@ -175,6 +175,11 @@ def _names(options: Options) -> Names:
     )
 
 
+def _time_margin_ms(options: Options) -> int:
+    """TIME_MARGIN_MS of the run: the template's 60 s, or a quarter of a smaller --remaining-ms."""
+    return min(60_000, options.remaining_ms // 4)
+
+
 def _invoker(aws: LocalAws, options: Options) -> Invoker:
     recursion = None if options.recursive_loop is None else options.recursive_loop == "Allow"
     return Invoker(
@@ -182,7 +187,8 @@ def _invoker(aws: LocalAws, options: Options) -> Invoker:
         options.remaining_ms,
         progress=not options.as_json,
         recursion=recursion,
-        checks_per_invocation=options.batches_per_invocation,
+        checks_per_invocation=options.time_checks,
+        short_ms=_time_margin_ms(options) - 1,
     )
 
 
@@ -275,7 +281,7 @@ def _environment(aws: LocalAws, options: Options, gateway_url: str) -> Iterator[
         "GATEWAY_READ_TIMEOUT_S": str(options.read_timeout_s),
         "NUMBERS_PER_CALL": str(options.numbers_per_call),
         "IN_FLIGHT_BATCHES": str(options.in_flight),
-        "TIME_MARGIN_MS": str(min(60_000, options.remaining_ms // 4)),
+        "TIME_MARGIN_MS": str(_time_margin_ms(options)),
         "DEFAULT_REGION": options.default_region,
         "PRICES_PER_PART": options.prices,
         "ALLOWED_COUNTRIES": options.allowed_countries,

@@ -1,8 +1,8 @@
 """Lambda's recursive loop detection, as the local invoker applies it: S3 -> IngestFunction -> continuation queue ->
 IngestFunction... is a loop that Lambda stops after 16 hops unless the function has `RecursiveLoop: Allow`.
 
-Hand-overs are forced by settings, not by time: each invocation's time runs out after one batch
-(`--batches-per-invocation 1`), with 10 numbers a batch.
+Hand-overs are forced by settings, not by time: each invocation's time reads short once the runner has asked for
+it (`--time-checks 1`), so every invocation sends one batch of 10 numbers and hands the rest over.
 """
 
 import json
@@ -17,7 +17,7 @@ from local import ROOT
 from local.invoke import MAX_HOPS, Invoker
 
 CAMPAIGN = ROOT / "examples" / "campaign.csv"
-ONE_BATCH_AN_INVOCATION = ["--numbers-per-call", "10", "--batches-per-invocation", "1", "--latency-ms", "5"]
+ONE_BATCH_AN_INVOCATION = ["--numbers-per-call", "10", "--time-checks", "1", "--latency-ms", "5"]
 
 
 def local_run(*args: str) -> dict[str, Any]:
