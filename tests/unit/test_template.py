@@ -792,3 +792,21 @@ def test_cfn_lint_knows_the_new_properties_so_a_misspelt_one_is_an_error(right, 
     assert text.count(right) == 1
     matches = lint(text.replace(right, wrong), config=ManualArgs(regions=["us-east-1"]))
     assert [m.rule.id for m in matches] == ["E3002"]
+
+
+# ---------------------------------------------------------------- a job must always end (issue 13)
+
+
+def test_the_no_progress_cap_is_a_parameter_of_five_given_to_the_ingest_function(template):
+    parameter = template["Parameters"]["MaxClaimsWithoutProgress"]
+    assert (parameter["Default"], parameter["MinValue"]) == (5, 2)
+    env = _environment(template, "IngestFunction")
+    assert env["MAX_CLAIMS_WITHOUT_PROGRESS"] == {"Ref": "MaxClaimsWithoutProgress"}
+    assert ENV["max_claims_without_progress"] == "MAX_CLAIMS_WITHOUT_PROGRESS"
+
+
+def test_a_job_ended_for_want_of_progress_raises_an_alarm_on_the_first_one(resources):
+    props = _props(resources, "JobsWithoutProgressAlarm")
+    assert (props["Namespace"], props["MetricName"]) == ("smsdrop", "JobsWithoutProgress")
+    assert props["Dimensions"] == [{"Name": "service", "Value": "smsdrop"}]
+    assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
