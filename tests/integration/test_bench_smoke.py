@@ -7,7 +7,7 @@ import json
 import pytest
 
 import bench  # noqa: F401 - the layer on the path, as for `python -m bench`
-from bench import bound, common, cost, e2e, memory, pipeline, shards
+from bench import bound, common, cost, e2e, memory, pipeline, record_cpu, shards
 from smsdrop.models import CallItem, Recipient
 from smsdrop.provider.send_client import request_body
 
@@ -63,6 +63,22 @@ def test_shards_runs_the_same_file_with_the_limits_off_then_on_at_one_and_the_de
     assert result["limits_on_one_shard"]["shards"] == 1
     assert result["aws"]["shards_from_which_the_provider_is_the_ceiling"] == {"0.25": 16, "0.5": 8, "1.0": 4}
     assert "limits on, 1 shard" in shards.report(result)
+
+
+def test_record_cpu_sends_every_item_of_every_sink_side_by_side_splits_the_cpu_by_stage_and_prices_it():
+    result = record_cpu.measure(quick=True, latency_ms=1, write_latency_ms=1, rows=300)  # raises if an item is lost
+    assert list(result["runs"]) == list(record_cpu.SINKS)
+    assert result["stages"]["botocore"]["serialise + sign"] > 0
+    assert result["stages"]["wire writer"]["HTTP"] > 0
+    assert [run["threads"] for run in result["writer_threads"]] == list(record_cpu.THREADS["quick"])
+    assert result["http_layer_us_per_request"]["urllib3"] > 0
+    assert "Lambda while CPU-bound" in record_cpu.report(result)
+    terms = record_cpu.aws_terms(100.0)  # 100 s of CPU a million numbers, at 512 MB (a share of a vCPU) and 1,769 MB
+    assert terms["numbers_per_s_per_vcpu"] == 10_000
+    assert terms["512MB"]["numbers_per_s"] == round(512 / 1769 * 10_000)
+    assert terms["512MB"]["gb_s_per_million"] == pytest.approx(0.5 * 100 * 1769 / 512, abs=0.1)
+    assert terms["1769MB"]["gb_s_per_million"] == pytest.approx(1769 / 1024 * 100, abs=0.1)
+    assert terms["1769MB"]["usd_per_million"] == pytest.approx(1769 / 1024 * 100 * 0.0000133334, abs=1e-5)
 
 
 def test_results_are_merged_not_replaced(tmp_path):
