@@ -137,17 +137,24 @@ class Invoker:
             threading.Thread(target=self._report, args=(upload.job_id, stop), daemon=True).start()
         try:
             handler(s3_put_event(upload), self._context())
-            hop = 0
-            while message := self._next_message():
-                hop += 1
-                if hop > MAX_HOPS and not self._recursion:
-                    self._to_dead_letter(message)
-                    return Chain(hop, stopped_at_hop=hop)
-                handler(continuation_event(message["Body"], message["MessageId"]), self._context())
-                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+            return self.follow(first=1)
         finally:
             stop.set()
-        return Chain(hop + 1)
+
+    def follow(self, first: int = 0) -> Chain:
+        """Invoke for every continuation queued (after a resume, say), as long as Lambda would (see run_to_end);
+        `first` invocations already ran in this chain."""
+        from ingest.app import handler
+
+        hop = 0
+        while message := self._next_message():
+            hop += 1
+            if hop > MAX_HOPS and not self._recursion:
+                self._to_dead_letter(message)
+                return Chain(first + hop - 1, stopped_at_hop=hop)
+            handler(continuation_event(message["Body"], message["MessageId"]), self._context())
+            self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return Chain(first + hop)
 
     def _context(self) -> LocalContext:
         return LocalContext(self._budget_ms, checks=self._checks, short_ms=self._short_ms)

@@ -27,12 +27,15 @@ from typing import TextIO
 from local.aws import LocalAws, Names, behind_limits, create_stack, default_limits, moto_server
 from local.aws_limits import AwsLimits
 from local.gateway_sim import Faults, GatewaySimulator
-from local.invoke import Invoker
+from local.invoke import Chain, Invoker
+from local.steering import HookedSimulator, cancel_after, operator, resume_after_stop
 from local.summary import Summary, read_summary
 from smsdrop.config import Settings
 from smsdrop.delivery.settings import DeliverySettings
 from smsdrop.delivery.wiring import build_poller
+from smsdrop.intake.uploads import Upload
 from smsdrop.output.results_file import ReportKeys
+from smsdrop.store.schema import job_key
 
 EXAMPLE_PRICES = '{"91": 0.0022, "44": 0.035, "default": 0.01}'
 SIM_CREDENTIALS = {"apiKey": "local-key", "apiSecret": "local-secret", "appId": "local-app"}
@@ -70,6 +73,8 @@ class Options:
     aws_url: str | None = None
     allowed_countries: str = ""
     gsm_safe: bool = False
+    cancel_after: int | None = None
+    resume_after_stop: bool = False
 
 
 def parse(argv: Sequence[str]) -> Options:
@@ -103,7 +108,11 @@ def parse(argv: Sequence[str]) -> Options:
     p.add_argument("--aws-url", default=None, help="an AWS-compatible endpoint already running, instead of moto")
     p.add_argument("--allowed-countries", default="", help="ALLOWED_COUNTRIES: calling codes, e.g. 91,44")
     p.add_argument("--gsm-safe", action="store_true", help="GSM_SAFE: smart quotes, dashes... to GSM-7 twins")
+    p.add_argument("--cancel-after", type=int, default=None, help="smsdrop cancel once N numbers are accepted")
+    p.add_argument("--resume-after-stop", action="store_true", help="top the balance up and smsdrop resume")
     options = Options(**vars(p.parse_args(argv)))
+    if options.cancel_after is not None and options.gateway_url:
+        p.error("--cancel-after counts the numbers the simulator accepted: it cannot be used with --gateway-url")
     return replace(options, report=True) if options.open_page else options
 
 
@@ -135,16 +144,37 @@ def run(options: Options) -> Summary:
             invoker = _invoker(aws, options)
             folder = "incoming/dry-run/" if options.dry_run else "incoming/"
             upload = invoker.upload(options.path, key=f"{folder}{options.path.name}")
+            if options.cancel_after is not None:
+                cancel_after(simulator, options.cancel_after, operator(aws), lambda: upload.job_id)
             chain = invoker.run_to_end(upload)
+            resumed = _resumed(aws, upload, simulator, invoker) if options.resume_after_stop else None
+            if resumed is not None:
+                more, before = resumed
+                chain = Chain(chain.invocations + more.invocations, more.stopped_at_hop)
             if options.delivery:
                 _poll_delivery_reports(aws)
         summary = read_summary(aws, upload, chain.invocations, time.monotonic() - started, simulator)
+        if resumed is not None and simulator is not None:
+            total = len(simulator.audit().accepted)
+            summary = replace(summary, resumed={"accepted_before": before, "accepted_after": total - before})
         if chain.stopped_at_hop:
             summary = replace(summary, loop_detection=LOOP_STOPPED.format(hop=chain.stopped_at_hop))
         if options.report and summary.reports:
             folder = options.report_dir or Path(tempfile.gettempdir()) / "smsdrop-reports" / summary.job_id
             summary = replace(summary, page=save_page(aws, ReportKeys(**summary.reports), folder))
         return summary
+
+
+def _resumed(
+    aws: LocalAws, upload: Upload, simulator: GatewaySimulator | None, invoker: Invoker
+) -> tuple[Chain, int] | None:
+    """If the job stopped: top the balance up, resume it through the command line's code and follow its
+    continuations; the chain after the resume, and the numbers accepted before it."""
+    job = aws.client("dynamodb").get_item(TableName=aws.names.table, Key=job_key(upload.job_id))["Item"]
+    if job["state"]["S"] != "STOPPED":
+        return None
+    before = resume_after_stop(operator(aws), upload.job_id, simulator)
+    return invoker.follow(), before
 
 
 LOOP_STOPPED = (
@@ -237,7 +267,7 @@ def _credentials(options: Options) -> dict[str, str]:
 
 
 @contextmanager
-def _simulator(options: Options) -> Iterator[GatewaySimulator]:
+def _simulator(options: Options) -> Iterator[HookedSimulator]:
     faults = Faults(
         latency_ms=options.latency_ms,
         http_500_rate=options.error_rate,
@@ -246,7 +276,7 @@ def _simulator(options: Options) -> Iterator[GatewaySimulator]:
         balance=options.balance,
         delivered_ratio=options.delivered_ratio,
     )
-    sim = GatewaySimulator(
+    sim = HookedSimulator(
         api_key=SIM_CREDENTIALS["apiKey"],
         api_secret=SIM_CREDENTIALS["apiSecret"],
         app_id=SIM_CREDENTIALS["appId"],

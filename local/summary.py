@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from smsdrop.masking import mask_number
 from smsdrop.models import SEND_STATUSES, Status
 from smsdrop.store.row_reader import RowReader
 from smsdrop.store.schema import JobRows, deserialise, job_key
+from smsdrop.store.steering import plain
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +39,14 @@ class Summary:
     """Why the chain of invocations stopped early, when Lambda's recursive loop detection stopped it."""
     intake: dict[str, Any] | None = None
     """How the file was read, from the job's summary: format, destinations allowed, what its texts cost."""
+    resumed: dict[str, int] | None = None
+    """With --resume-after-stop, once the job stopped: the numbers accepted before the resume and after it."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """The job item's history: stopped, paused, resumed, cancelled (by whom), ended."""
 
     @property
     def _statuses(self) -> list[Status]:
-        """The four outcomes of a send, and any other status this job has (VALIDATED in a dry run...)."""
+        """The four outcomes of a send, and any other status this job has (VALIDATED in a dry run, CANCELLED...)."""
         return [*SEND_STATUSES, *(s for s in Status if s not in SEND_STATUSES and self.counts.get(s.value))]
 
     def as_json(self) -> dict[str, Any]:
@@ -60,6 +66,8 @@ class Summary:
             "page": self.page,
             "loop_detection": self.loop_detection or None,
             "intake": self.intake,
+            "resumed": self.resumed,
+            "history": self.history,
         }
 
     def as_text(self) -> str:
@@ -76,6 +84,12 @@ class Summary:
             lines.append(f"stopped: {self.stop_reason}")
         if self.loop_detection:
             lines.append(self.loop_detection)
+        lines += [_history_line(entry) for entry in self.history]
+        if self.resumed is not None:
+            lines.append(
+                f"resumed after the stop: {self.resumed['accepted_before']} numbers accepted before, "
+                f"{self.resumed['accepted_after']} after"
+            )
         if self.rejected:
             lines.append("first rejected rows:")
             lines += [f"  row {row:>6}  {number:<10}  {reason}" for row, number, reason in self.rejected]
@@ -112,7 +126,13 @@ def read_summary(
         dry_run=bool(job.get("dry_run", False)),
         reports={"results": job["results_key"], "summary": job["summary_key"]} if "results_key" in job else None,
         intake=read_intake(aws, job),
+        history=[plain(entry) for entry in job.get("history", [])],
     )
+
+
+def _history_line(entry: dict[str, Any]) -> str:
+    facts = "".join(f" {k}={v}" for k, v in entry.items() if k not in ("event", "at"))
+    return f"history: {entry['event']} at {time.strftime('%H:%M:%S', time.gmtime(entry['at']))}{facts}"
 
 
 def _first_rejected(dynamodb: Any, table: str, rows: JobRows, limit: int = 5) -> list[tuple[int, str, str]]:
