@@ -89,7 +89,10 @@ def push_reports(payload: object) -> tuple[list[Report], int]:
     entries = payload if isinstance(payload, list) else [payload]
     reports, unreadable = [], 0
     for entry in entries:
-        msg_id = _text(entry.get("msgid") or entry.get("msgId")) if isinstance(entry, Mapping) else ""
+        if not isinstance(entry, Mapping):
+            unreadable += 1
+            continue
+        msg_id = _text(entry.get("msgid") or entry.get("msgId"))
         if not msg_id:
             unreadable += 1
             continue

@@ -17,5 +17,5 @@ def is_dry_run(s3: Any, upload: Upload) -> bool:
     request = {"Bucket": upload.bucket, "Key": upload.key} | (
         {"VersionId": upload.version_id} if upload.version_id else {}
     )
-    metadata = s3.head_object(**request).get("Metadata", {})
+    metadata: dict[str, str] = s3.head_object(**request).get("Metadata", {})
     return metadata.get(DRY_RUN_METADATA, "").strip().lower() == "true"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from itertools import accumulate, chain
 from typing import Any
 
@@ -51,12 +52,10 @@ class ObjectBytes:
 
 def _reads(stream: S3Object) -> Iterator[bytes]:
     """READ_BYTES at a time (the first chunk even if empty), closing the stream at the end."""
-    try:
+    with closing(stream):
         yield stream.read(READ_BYTES)
         while chunk := stream.read(READ_BYTES):
             yield chunk
-    finally:
-        stream.close()
 
 
 def _gunzip(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -18,7 +18,7 @@ from functools import cache, lru_cache
 from typing import NamedTuple
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, PhoneMetadata
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, PhoneMetadata, PhoneNumberDesc
 
 from smsdrop.intake.bounds import CHARACTERS_LISTED, NUMBER_CELL_CHARS, listed
 from smsdrop.intake.rejections import Rejected, Rejection
@@ -193,7 +193,7 @@ class _Plan:
     """One region's numbering plan, compiled once from libphonenumber's metadata."""
 
     def __init__(self, metadata: PhoneMetadata, region: str) -> None:
-        general = metadata.general_desc
+        general = _general_desc(metadata)
         self.region = region
         self.code = str(metadata.country_code)
         self.leading_digits = _compiled(metadata.leading_digits)
@@ -282,11 +282,18 @@ def _types_by_length(metadata: PhoneMetadata, general: str) -> dict[int, re.Patt
     """For each possible length, one pattern for "matches the general pattern and that of some type"."""
     descs = [d for d in (getattr(metadata, name) for name in _TYPES) if d and d.national_number_pattern]
     patterns = {}
-    for size in metadata.general_desc.possible_length:
+    for size in _general_desc(metadata).possible_length:
         fits = [d.national_number_pattern for d in descs if not d.possible_length or size in d.possible_length]
         if fits:
             patterns[size] = re.compile(f"(?=(?:{general})\\Z)(?:" + "|".join(f"(?:{p})" for p in fits) + ")")
     return patterns
+
+
+def _general_desc(metadata: PhoneMetadata) -> PhoneNumberDesc:
+    """The general description every region's metadata carries (the library types it as optional)."""
+    if metadata.general_desc is None:
+        raise ValueError(f"no general number description for {metadata.id}")
+    return metadata.general_desc
 
 
 def _compiled(pattern: str | None) -> re.Pattern[str] | None:
@@ -307,7 +314,10 @@ def _country(code: str) -> _Country:
     """The plans of a country calling code (a region or, for codes like 800, the non-geographic entity)."""
     regions = COUNTRY_CODE_TO_REGION_CODE[int(code)]
     if regions == (_NON_GEO,):
-        return _Country(code, (_Plan(PhoneMetadata.metadata_for_nongeo_region(int(code)), _NON_GEO),))
+        metadata = PhoneMetadata.metadata_for_nongeo_region(int(code))
+        if metadata is None:
+            raise ValueError(f"unknown calling code {code}")
+        return _Country(code, (_Plan(metadata, _NON_GEO),))
     return _Country(code, tuple(_region_plan(region) for region in regions))
 
 
