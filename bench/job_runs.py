@@ -67,12 +67,14 @@ def runner(
     clock: StageClock | None = None,
     clients_hook: Callable[[Any], None] | None = None,
     writer_threads: int | None = None,
+    results_hook: Callable[[Any], Any] | None = None,
 ) -> tuple[Any, Any]:
     """The real runner, built from smsdrop.send.wiring.build_ports with some ports replaced or wrapped.
 
     `sink`: "dynamodb" (moto server), "memory" (ResultWriter over a dict) or "null" (nothing written);
     `clock` times the stages; `clients_hook` sees the AWS clients first (to count calls); `writer_threads`
-    replaces the ResultWriter's pool size. Returns (runner, gateway client).
+    replaces the ResultWriter's pool size; `results_hook` wraps the results port (to count its reads). Returns
+    (runner, gateway client).
     """
     from smsdrop.send.runner import JobRunner
     from smsdrop.send.wiring import build_ports
@@ -90,6 +92,8 @@ def runner(
     elif writer_threads is not None:
         writer = ResultWriter(clients.dynamodb, s.results_table, s.ttl_days, threads=writer_threads)
         ports = replace(ports, results=writer)
+    if results_hook is not None:
+        ports = replace(ports, results=results_hook(ports.results))
     if clock is None:
         return JobRunner(s, ports), client
     factory = ports.reader_factory

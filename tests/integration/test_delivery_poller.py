@@ -25,11 +25,12 @@ from smsdrop.store.delivery import AWAITING, AWAITING_INDEX, DUE, DeliveryStore,
 from smsdrop.store.jobs import Busy, JobStore
 from smsdrop.store.lease import Completions
 from smsdrop.store.results import Result, ResultWriter
-from smsdrop.store.schema import row_key, row_rec
+from smsdrop.store.schema import JobRows, job_of, row_key, row_rec
 
 _plain = TypeDeserializer().deserialize
 OWNER = "seeder"
 HOUR = 3600
+SHARDS = 4  # the seeded job's rows are spread over 4 partition keys, as the runner spreads them
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Seeded:
         return self.aws.client("dynamodb")
 
     def item(self, row: int) -> dict[str, Any]:
-        key = row_key(self.job_id, row)
+        key = row_key(self.job_id, row, SHARDS)
         return {k: _plain(v) for k, v in self.db.get_item(TableName=self.aws.names.table, Key=key)["Item"].items()}
 
     def items(self) -> dict[int, dict[str, Any]]:
@@ -59,7 +60,7 @@ class Seeded:
     def awaiting(self) -> int:
         """Items of this job still in the AwaitingReport index (every partition)."""
         pages = self.db.get_paginator("scan").paginate(TableName=self.aws.names.table, IndexName=AWAITING_INDEX)
-        return sum(1 for page in pages for item in page["Items"] if item["job_id"]["S"] == self.job_id)
+        return sum(1 for page in pages for item in page["Items"] if job_of(item["job_id"]["S"]) == self.job_id)
 
 
 def seed(
@@ -73,7 +74,7 @@ def seed(
     provider never gave; all recorded at `submitted_at` with the job counts the runner keeps."""
     db, table = aws.client("dynamodb"), aws.names.table
     upload = Upload(aws.names.bucket, f"incoming/{uuid.uuid4().hex}.csv", "v1", "etag", 1)
-    lease = JobStore(db, table).claim(upload, OWNER, submitted_at, 3600, int(submitted_at) + 86_400)
+    lease = JobStore(db, table).claim(upload, OWNER, submitted_at, 3600, int(submitted_at) + 86_400, SHARDS)
     assert not isinstance(lease, Busy)
     recipients = tuple(
         Recipient(
@@ -95,7 +96,7 @@ def seed(
         )
         results.append(Result(ghost, Outcome(Status.SUBMITTED, msg_id=f"ghost-{uuid.uuid4().hex}"), "b1"))
     assert all(r.outcome.status is Status.SUBMITTED for r in results)
-    ResultWriter(db, table, ttl_days=1).write(upload.job_id, results, submitted_at)
+    ResultWriter(db, table, ttl_days=1).write(JobRows(upload.job_id, SHARDS), results, submitted_at)
     done = Completions()
     done.add("b1", {Status.SUBMITTED: len(results)}, None)
     lease.complete(done, submitted_at + 3600)
@@ -199,7 +200,7 @@ def test_a_number_without_a_report_after_72_hours_becomes_undelivered_no_report(
 def test_a_final_state_never_moves_backwards_nor_counts_twice(aws, simulator, gateway_client):
     job = seed(aws, gateway_client, 1, time.time() - 120)
     store = DeliveryStore(aws.client("dynamodb"), aws.names.table)
-    key, msg_id, now = ItemKey(job.job_id, row_rec(2)), job.msg_ids[2], int(time.time())
+    key, msg_id, now = ItemKey(JobRows(job.job_id, SHARDS).partition(2), row_rec(2)), job.msg_ids[2], int(time.time())
     assert store.settle(key, msg_id, Status.DELIVERED, Report(msg_id, "0", "DELIVRD"), Source.PUSH, now)
     assert not store.settle(key, msg_id, Status.UNDELIVERED, Report(msg_id, "1", "late"), Source.POLL, now)
     assert not store.settle(key, msg_id, Status.DELIVERED, Report(msg_id, "0"), Source.POLL, now)
@@ -212,7 +213,7 @@ def test_a_final_state_never_moves_backwards_nor_counts_twice(aws, simulator, ga
 def test_a_move_needs_the_items_own_msg_id(aws, simulator, gateway_client):
     job = seed(aws, gateway_client, 1, time.time() - 120)
     store = DeliveryStore(aws.client("dynamodb"), aws.names.table)
-    key = ItemKey(job.job_id, row_rec(2))
+    key = ItemKey(JobRows(job.job_id, SHARDS).partition(2), row_rec(2))
     assert not store.settle(key, "someone-else", Status.DELIVERED, Report("x", "0"), Source.PUSH, int(time.time()))
     assert job.item(2)["status"] == "SUBMITTED"
 

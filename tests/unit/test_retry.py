@@ -129,5 +129,5 @@ def test_with_a_deadline_no_wait_ends_too_close_to_it_and_the_attempts_made_are_
 def test_with_no_time_left_no_attempt_is_made():
     time = FakeTime()
     attempt = Script(time, "done")
-    assert retry(time).run(attempt, lambda: 0.4) == Expired(0, None, ambiguous=False)
+    assert retry(time).run(attempt, lambda: 0.05) == Expired(0, None, ambiguous=False)
     assert attempt.made == []

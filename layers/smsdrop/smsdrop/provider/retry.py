@@ -16,7 +16,7 @@ from typing import TypeVar, overload
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-MIN_ATTEMPT_S = 0.5
+MIN_ATTEMPT_S = 0.1
 """The least time left in which an attempt is still started (a call needs a round trip, at the very least)."""
 TimeLeft = Callable[[], float]
 

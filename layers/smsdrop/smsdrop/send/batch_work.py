@@ -3,6 +3,7 @@ written go back to the window for the results file."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -30,8 +31,10 @@ class BatchWork:
     `cancelled`: the operator's cancel request (who, when), once there is one: nothing more is sent, every row left
     is recorded CANCELLED. Rows recorded unsent because of the job (a stop, a cancel) are marked so (Outcome.unsent):
     a resume sends them, and only them. `time_left`: seconds to the deadline of a call (the gateway gives up in time;
-    a call it could not make is handed back, unrecorded). `resend`: the job was resumed after a stop or a cancel:
-    every row written replaces an item still marked unsent, and nothing else (Results.write_unsent).
+    a call it could not make is handed back, unrecorded). The first call of an invocation has no deadline: every
+    invocation makes progress, and one starts with its whole timeout (only a tiny local budget could refuse it).
+    `resend`: the job was resumed after a stop or a cancel: every row written replaces an item still marked unsent,
+    and nothing else (Results.write_unsent).
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class BatchWork:
         self._lease = lease
         self._rows = JobRows(lease.job_id, lease.record.row_shards)
         self._time_left = time_left
+        self._calls = itertools.count()
         self._results = results
         self._gateway = gateway
         self._pacer = pacer
@@ -99,7 +103,7 @@ class BatchWork:
         if self._stop_reason or self._cancelled:  # a stop or a cancel came while this batch waited its turn
             return self.record_unsent(batch, key)
         try:
-            outcomes = self._gateway.send(batch.items, self._time_left)
+            outcomes = self._gateway.send(batch.items, self._time_left if next(self._calls) else None)
         except CallNotMade as late:
             logger.warning("Call not made in time: handed back", extra={"job_id": self._rows.job_id, "why": str(late)})
             return None

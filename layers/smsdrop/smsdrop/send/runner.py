@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -118,6 +119,7 @@ class _Invocation:
         self._window: Window | None = None
         self._reader: Reader | None = None
         self._work: BatchWork | None = None
+        self._call_deadline = math.inf  # set before each batch starts (_out_of_time)
         self._stream = shared.ports.results_file.open(upload, lease, lease.record.parts)
         self._recovery = Recovery(lease, shared.ports.results, self._stream, shared.clock)
 
@@ -212,11 +214,15 @@ class _Invocation:
         return RunResult(record.job_id, RunEnd.PAUSED, counts, batches=window.batches if window else 0)
 
     def _out_of_time(self) -> bool:
-        return self._remaining_ms() < self._shared.settings.time_margin_ms
+        """Whether to hand over now; asked once before each batch, which also sets the calls' deadline."""
+        remaining, margin = self._remaining_ms(), self._shared.settings.time_margin_ms
+        self._call_deadline = time.monotonic() + (remaining - margin // 4) / 1000
+        return remaining < margin
 
     def _call_time_left(self) -> float:
-        """Seconds a call may still take: the time left but a quarter of the margin, kept to record and hand over."""
-        return (self._remaining_ms() - self._shared.settings.time_margin_ms // 4) / 1000
+        """Seconds a call may still take: the time left (as last asked) but a quarter of the margin, kept to record
+        the batch and hand over."""
+        return self._call_deadline - time.monotonic()
 
     def _record_unknown(self, after_run: bool = False) -> None:
         """Record the rows set aside as an earlier holder's (see Recovery.record_unknown); `after_run`: the window

@@ -1,0 +1,204 @@
+"""Resume and closing cost: what one continuation costs with 10k vs 100k rows already done, and what closing a job
+costs at 100k vs 1M rows. Goal: both flat (neither may grow with the rows done).
+
+A continuation: a job is run until about N rows are recorded and handed over (the real runner, rows into moto server
+behind AWS's limits); then one fresh invocation is timed that takes the job, sends one batch and hands over again.
+Its row-item reads are counted (a hand-over's successor reads none), and its time is split by stage: "read" is the
+reader's, which on a resume reads and checks the file again up to the checkpoint (smsdrop.intake: the duplicate
+checks need every earlier row), the rest is the job store, the results file's state and the batch.
+
+Closing: the same runner to COMPLETED in one invocation, rows into the in-memory sink (closing reads no row item back
+any more, so the sink does not matter to it; moto would take ~30 min to take 1M rows); "close" is the results
+file's last part and completion, the summary and the page (`ResultsStream.close`).
+
+python -m bench.resume_close [--quick] [--done 10000 100000] [--closing 100000 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bench.common import script_main, table
+from bench.csv_data import csv_bytes
+from bench.job_runs import NO_DEADLINE, runner
+from bench.stack import Servers, Stack, servers
+from bench.stage_timing import StageClock
+
+DONE = (10_000, 100_000)
+CLOSING = (100_000, 1_000_000)
+QUICK_DONE = (2_000, 10_000)
+QUICK_CLOSING = (10_000, 50_000)
+EXTRA_ROWS = 5_000  # rows left after the checkpoint, so the continuation has a batch to send
+GOAL_GROWTH = 0.25  # "flat": the larger job's figure within 25% of the smaller's
+
+
+class CountedReads:
+    """The results port (once `wrap` is given it), its row-item reads counted (range reads, rows asked by key)."""
+
+    def __init__(self) -> None:
+        self._inner: Any = None
+        self.reads: Counter[str] = Counter()
+
+    def wrap(self, inner: Any) -> CountedReads:
+        """Count the reads of `inner`."""
+        self._inner = inner
+        return self
+
+    def read(self, *args: Any) -> Any:
+        self.reads["range reads"] += 1
+        return self._inner.read(*args)
+
+    def by_row(self, rows: Any, numbers: Any) -> Any:
+        wanted = list(numbers)
+        self.reads["rows by key"] += len(wanted)
+        return self._inner.by_row(rows, wanted)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def batches_then_hand_over(batches: int) -> Callable[[], int]:
+    """A Lambda context's time left that runs out after `batches` batch starts (the window asks once a batch)."""
+    checks = iter([900_000] * batches)
+    return lambda: next(checks, 0)
+
+
+def continuation(srv: Servers, done: int) -> dict[str, Any]:
+    """Run a job to about `done` rows, hand over, then time one continuation of it (one batch, then a hand-over)."""
+    stack = srv.stack()
+    upload = stack.upload(csv_bytes(done + EXTRA_ROWS))
+    first, _ = runner(stack)
+    calls = max(1, done // stack.settings.numbers_per_call)
+    result = first.run(upload, batches_then_hand_over(calls))
+    while result.end == "CONTINUED" and _checkpoint(stack, upload) < done:
+        result = runner(stack)[0].run(upload, batches_then_hand_over(calls))
+    rows_done = _checkpoint(stack, upload)
+    clock, counted = StageClock(), CountedReads()
+    timed, _ = runner(stack, clock=clock, results_hook=counted.wrap)
+    _settle(stack)
+    t0 = time.perf_counter()
+    second = timed.run(upload, batches_then_hand_over(1))
+    seconds = time.perf_counter() - t0
+    return {
+        "rows_done": rows_done,
+        "end": str(second.end),
+        "batches": second.batches,
+        "seconds": round(seconds, 3),
+        "read_seconds": round(clock.seconds["read"], 3),
+        "without_read_seconds": round(seconds - clock.seconds["read"], 3),
+        "job_store_seconds": round(clock.seconds["job_store"], 3),
+        "row_item_reads": dict(counted.reads),
+    }
+
+
+def closing(srv: Servers, rows: int) -> dict[str, Any]:
+    """One job to COMPLETED in one invocation (rows into the in-memory sink); the closing stage timed."""
+    stack = srv.stack()
+    upload = stack.upload(csv_bytes(rows))
+    clock = StageClock()
+    job_runner, _ = runner(stack, sink="memory", clock=clock)
+    t0 = time.perf_counter()
+    result = job_runner.run(upload, NO_DEADLINE)
+    seconds = time.perf_counter() - t0
+    if result.end != "COMPLETED":
+        raise AssertionError(f"the job did not complete: {result}")
+    results_file = stack.aws.client("s3").head_object(Bucket=upload.bucket, Key=result.reports.results)
+    return {
+        "rows": rows,
+        "job_seconds": round(seconds, 1),
+        "close_seconds": round(clock.seconds["report"], 3),
+        "results_file_mb": round(results_file["ContentLength"] / 1e6, 1),
+    }
+
+
+def measure(done_sizes: Sequence[int], closing_sizes: Sequence[int], latency_ms: float) -> dict[str, Any]:
+    """Both measurements on one pair of servers (moto behind AWS's limits, the simulator)."""
+    with servers(latency_ms) as srv:
+        continuation(srv, min(done_sizes) // 2)  # warm up: imports, connections, compiled patterns
+        resumed = [continuation(srv, n) for n in done_sizes]
+        closed = [closing(srv, n) for n in closing_sizes]
+    first, last = resumed[0], resumed[-1]
+    return {
+        "latency_ms": latency_ms,
+        "continuation": resumed,
+        "closing": closed,
+        "continuation_growth_without_read": round(last["without_read_seconds"] / first["without_read_seconds"], 2),
+        "continuation_growth": round(last["seconds"] / first["seconds"], 2),
+        "closing_growth": round(closed[-1]["close_seconds"] / closed[0]["close_seconds"], 2),
+        "goal_growth": GOAL_GROWTH,
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    """The two tables and the ratios."""
+    rows = [
+        (
+            f"{c['rows_done']:,} done",
+            c["seconds"],
+            c["read_seconds"],
+            c["without_read_seconds"],
+            c["job_store_seconds"],
+            ", ".join(f"{k} {v}" for k, v in c["row_item_reads"].items()) or "none",
+        )
+        for c in result["continuation"]
+    ]
+    lines = [
+        table(
+            "One continuation (take the job, send one batch, hand over), moto behind AWS's limits",
+            ("job", "s", "reader s", "s without reader", "job item s", "row items read"),
+            rows,
+        ),
+        "",
+        table(
+            "Closing a job (last part, completion, summary, page)",
+            ("rows", "job s", "close s", "results file MB"),
+            [(f"{c['rows']:,}", c["job_seconds"], c["close_seconds"], c["results_file_mb"]) for c in result["closing"]],
+        ),
+        "",
+        f"growth, largest vs smallest: continuation {result['continuation_growth']}x "
+        f"({result['continuation_growth_without_read']}x without the reader), closing {result['closing_growth']}x "
+        f"(goal: flat, within {result['goal_growth']:.0%})",
+    ]
+    return "\n".join(lines)
+
+
+def _checkpoint(stack: Stack, upload: Any) -> int:
+    from smsdrop.store.jobs import JobStore
+
+    record = JobStore(stack.aws.client("dynamodb"), stack.settings.results_table).get(upload.job_id)
+    return record.checkpoint.row if record.checkpoint else 0
+
+
+def _settle(stack: Stack) -> None:
+    """Drop the continuation messages the setup queued: the timed invocation is run by hand."""
+    stack.aws.client("sqs").purge_queue(QueueUrl=stack.settings.continuation_queue_url)
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--done", type=int, nargs="+", help="rows done before the timed continuation")
+    parser.add_argument("--closing", type=int, nargs="+", help="rows of the jobs whose closing is timed")
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="the simulator's answer time")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both measurements and save them as `resume_close` in bench/results.json."""
+    return script_main(
+        "resume_close",
+        __doc__ or "",
+        lambda args: measure(
+            args.done or (QUICK_DONE if args.quick else DONE),
+            args.closing or (QUICK_CLOSING if args.quick else CLOSING),
+            args.latency_ms,
+        ),
+        report,
+        argv,
+        options=_options,
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
