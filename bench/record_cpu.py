@@ -6,16 +6,17 @@ handing over its items but sending nothing, then sending them to `bench.null_dyn
 answers every call at once, so neither moto's CPU nor DynamoDB's latency is in the figure) through botocore as the
 runner had it (standard retries, parameter validation on), botocore with `parameter_validation=False`, and the wire
 writer (smsdrop.store.wire_writer). Recording a number costs the sink's total less the null sink's; sending it, less
-the items-built sink's (what the DynamoDB client adds). The job store, S3 and
-SQS stay on moto server, the provider is the gateway simulator, both in processes of their own too. CPU is the
-process's (`time.process_time`: user + system, every thread), per data row.
+the items-built sink's (what the DynamoDB client adds). The job store, S3 and SQS stay on moto server, the provider
+is the gateway simulator, each in a process of its own too. CPU is the process's (`time.process_time`: user + system,
+every thread), per data row; the plain runs are made twice, interleaved, and the cheaper kept (once with --quick).
 
-Each sink runs twice: plain (the figures) and probed (the split by stage, bench.cpu_probes): item building,
-delivery-index attributes and item JSON timed in a loop over the rows recorded; serialise + sign, HTTP and
-response parse from botocore's events or the wire writer's calls; job-item updates (every DynamoDB call of the
-runner's own client, to moto); the rest (reading, checking, batching, the gateway call, the results file) is the
-plain total less all that. Then the wire writer alone against an endpoint answering after `--write-latency-ms`
-(DynamoDB's) at 1..32 writer threads, and one request through urllib3 and through bare http.client.
+Then each sink once more, probed (the split by stage, bench.cpu_probes): item building, delivery-index attributes
+and item JSON timed in a loop over the rows recorded; serialise + sign, HTTP and response parse from botocore's
+events or the wire writer's calls; job-item updates (every DynamoDB call of the runner's own client, to moto); the
+rest (reading, checking, batching, the gateway call, the results file) is the plain total less all that. Then each
+DynamoDB client alone (25 items a request, one thread: how the issue measured botocore), one request through urllib3
+and through bare http.client, and the wire writer alone against an endpoint answering after `--write-latency-ms`
+(DynamoDB's) at 1 to 32 writer threads.
 
 python -m bench.record_cpu [--quick] [--latency-ms 5] [--write-latency-ms 10]
 """
@@ -34,6 +35,7 @@ from bench.cpu_probes import (
     JOB_ITEMS,
     CpuStages,
     ProbedBatchWrites,
+    clients_alone,
     http_layers,
     item_costs,
     probe_botocore_calls,
@@ -53,6 +55,7 @@ IN_FLIGHT = 4  # batches whose items are written at once (Settings.in_flight's d
 VCPU_MB = 1769  # Lambda: 1,769 MB of memory buys one full vCPU, less buys a proportional share
 LAMBDA_USD_PER_GB_S = 0.0000133334  # arm64 (template.yaml), us-east-1 list price (docs/performance.md, "Prices used")
 GOAL_US = 40.0
+REPEATS = 2
 
 
 class NotSent:
@@ -166,15 +169,23 @@ def aws_terms(cpu_us: float) -> dict[str, Any]:
 
 
 def measure(quick: bool, latency_ms: float, write_latency_ms: float, rows: int | None = None) -> dict[str, Any]:
-    """Every sink plain then probed, in one run against the same servers; the per-number loops; the thread sweep."""
+    """Every sink plain (`REPEATS` times, interleaved, unless quick) then probed, in one run against the same servers;
+    the per-number loops; the clients alone; the thread sweep."""
     rows = rows or SIZES["quick" if quick else "full"]
     with servers(latency_ms) as srv, null_dynamodb() as endpoint:
         one_job(srv, endpoint, AFTER, min(500, rows))  # warm up: imports, connections, compiled patterns
-        plain = {sink: one_job(srv, endpoint, sink, rows) for sink in SINKS}
+        plain: dict[str, dict[str, Any]] = {}
+        for _ in range(1 if quick else REPEATS):  # interleaved, the cheapest run of each sink kept
+            for sink in SINKS:
+                run = one_job(srv, endpoint, sink, rows)
+                if sink not in plain or run["cpu_us_per_number"] < plain[sink]["cpu_us_per_number"]:
+                    plain[sink] = run
         probed = {sink: one_job(srv, endpoint, sink, rows, probe=True)["stages"] for sink in SINKS}
         wire = plain[AFTER]["_writer"]
         loops = item_costs(wire.inner, wire.batches)
-        http = http_layers(endpoint.url, [item for batch in wire.batches[:1] for item in _items(wire.inner, batch)])
+        items = [item for batch in wire.batches[:4] for item in _items(wire.inner, batch)]
+        http = http_layers(endpoint.url, items)
+        alone = clients_alone(_clients(endpoint), items)
     sweep = thread_sweep(wire.batches, THREADS["quick" if quick else "full"], write_latency_ms)
     totals = {sink: run["cpu_us_per_number"] for sink, run in plain.items()}
     return {
@@ -187,6 +198,7 @@ def measure(quick: bool, latency_ms: float, write_latency_ms: float, rows: int |
         "stages": stage_table(totals, probed, loops),
         "per_number_loops": loops,
         "http_layer_us_per_request": http,
+        "client_alone_us_per_item": alone,
         "writer_threads": sweep,
         "aws": {
             "before": aws_terms(totals[BEFORE]),
@@ -195,6 +207,18 @@ def measure(quick: bool, latency_ms: float, write_latency_ms: float, rows: int |
         },
         "goal_us": GOAL_US,
     }
+
+
+def _clients(endpoint: NullEndpoint) -> dict[str, Any]:
+    """Each sink's way of putting a list of items into a table at `endpoint`."""
+    writers = {sink: sink_writer(sink, "Bench", endpoint, None) for sink in SINKS[2:]}
+    clients = {sink: writer._db for sink, writer in writers.items() if sink != AFTER}
+    puts = {sink: _botocore_put(client) for sink, client in clients.items()}
+    return puts | {AFTER: lambda items: writers[AFTER]._wire.put("Bench", items)}
+
+
+def _botocore_put(client: Any) -> Any:
+    return lambda items: client.batch_write_item(RequestItems={"Bench": [{"PutRequest": {"Item": i}} for i in items]})
 
 
 def _items(writer: Any, batch: tuple[Any, Sequence[Any], float]) -> list[Any]:
@@ -237,6 +261,9 @@ def report(r: dict[str, Any]) -> str:
     stage_rows.append(("total (plain run)", *(runs[sink]["cpu_us_per_number"] for sink in SINKS)))
     title = "CPU us per number by stage (probed runs; rest = plain total less the stages)"
     lines += ["", table(title, ("stage", *SINKS), stage_rows)]
+    alone = r["client_alone_us_per_item"]
+    lines.append("DynamoDB client alone, 25 items a request, one thread, CPU us per item: "
+                 + ", ".join(f"{sink} {us}" for sink, us in alone.items()))  # fmt: skip
     loops, http = r["per_number_loops"], r["http_layer_us_per_request"]
     lines.append(
         f"item JSON {loops['item JSON']} us, {loops['item JSON, 2-character names']} us with 2-character names"
