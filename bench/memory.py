@@ -167,7 +167,7 @@ def child(spec_json: str) -> int:
     import ingest.app  # noqa: F401 - imported before the baseline, as at a cold start
 
     tell("baseline", rss_mb=_own_rss_mb())
-    invocations = invoker.run_to_end(Upload(**spec["upload"]))
+    invocations = invoker.run_to_end(Upload(**spec["upload"])).invocations
     tell("done", invocations=invocations, peak_rss_mb=_own_rss_mb("VmHWM:"))
     return 0
 
