@@ -13,6 +13,7 @@ from smsdrop.models import Outcome, Recipient, RowError, Status
 from smsdrop.send.clients import AWS_CONFIG, Clients, session_credentials
 from smsdrop.send.failures import permanent
 from smsdrop.send.wiring import build_ports
+from smsdrop.store.delivery import AWAITING, DUE, SUBMITTED_AT
 from smsdrop.store.results import Result, ResultWriter
 from smsdrop.store.schema import JobRows, row_key
 from smsdrop.store.wire_writer import WireWriter
@@ -34,12 +35,15 @@ class Clock:
         self.now += seconds
 
 
+def recipient(row, text="hi"):
+    return Recipient(row, 0, f"9198765{row:05d}", 91, text, "ACME", f"o{row}")
+
+
 def results(rows, text="hi"):
     """SUBMITTED recipients on `rows` with `text`, and a rejected row 1."""
     sent = Outcome(Status.SUBMITTED, msg_id="m")
-    people = [Result(Recipient(r, 0, f"9198765{r:05d}", 91, text, "ACME", f"o{r}"), sent, "1.0") for r in rows]
     rejected = RowError(1, 0, "abc", "", "o1", "letters", "number contains letters")
-    return [*people, Result(rejected, Outcome(Status.REJECTED), "1.0")]
+    return [*(Result(recipient(r, text), sent, "1.0") for r in rows), Result(rejected, Outcome(Status.REJECTED), "1.0")]
 
 
 def test_the_runners_result_writer_stores_every_item_over_the_wire_and_none_through_botocore(harness):
@@ -58,6 +62,28 @@ def test_the_runners_result_writer_stores_every_item_over_the_wire_and_none_thro
     assert botocore_batches == []
     assert list(writer.read(rows)) == sorted(written, key=lambda item: int(item["row"]["N"]))
     assert writer.count(rows) == {Status.SUBMITTED: 60, Status.REJECTED: 1}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "awaits"),
+    [
+        (Outcome(Status.SUBMITTED, msg_id="m1"), True),
+        (Outcome(Status.UNKNOWN, "no answer", msg_id="m2"), False),
+        (Outcome(Status.FAILED, "balance", provider_code="-3"), False),
+        (Outcome(Status.CANCELLED, unsent=True), False),
+    ],
+    ids=["submitted", "unknown with a msgId", "failed", "cancelled"],
+)
+def test_only_a_submitted_row_carries_the_delivery_index_attributes(aws, outcome, awaits):
+    dynamodb = aws.client("dynamodb", AWS_CONFIG)
+    wire = WireWriter.for_client(dynamodb, session_credentials(), pool_size=1)
+    writer = ResultWriter(dynamodb, aws.names.table, ttl_days=1, threads=1, wire=wire)
+
+    writer.write(JobRows("idx"), [Result(recipient(2), outcome, "1.0")], now=100)
+
+    (item,) = writer.read(JobRows("idx"))
+    index = {AWAITING, DUE, SUBMITTED_AT}
+    assert index & set(item) == (index if awaits else set())
 
 
 @pytest.fixture
