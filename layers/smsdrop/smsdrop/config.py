@@ -47,7 +47,7 @@ class Settings:
     gsm_safe: bool = False
     """Replace smart quotes, dashes, ellipses and odd spaces by their GSM-7 twins before sending."""
     max_claims_without_progress: int = 5
-    """A job claimed this often without its checkpoint moving ends FAILED ("no progress after N attempts")."""
+    """A job claimed this often without recording a row ends FAILED ("no progress after N attempts")."""
     row_shards: int = 16
     """Partition keys a new job's row items are spread over (1..256), ~1,000 rows/s each (docs/table-design.md)."""
 

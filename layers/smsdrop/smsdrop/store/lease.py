@@ -160,5 +160,7 @@ def _renewing(update: Update, lease_until: float) -> Update:
 
 
 def _progress(update: Update, done: Completions) -> Update:
-    """A checkpoint that moves is progress: the no-progress count starts again."""
-    return update.set(f"{CLAIMS} = :zero", {":zero": 0}) if done.checkpoint else update
+    """Rows recorded are progress (the checkpoint moved, batches completed, rows recorded past the checkpoint): the
+    no-progress count starts again."""
+    moved = done.checkpoint is not None or done.recorded is not None or bool(done.batches)
+    return update.set(f"{CLAIMS} = :zero", {":zero": 0}) if moved else update
