@@ -68,7 +68,7 @@ class ProviderCode(StrEnum):
     INSUFFICIENT_BALANCE = (
         "-10",
         Action.STOP,
-        "The account balance is too low: top up the account, then re-run the file",
+        "The account balance is too low: top up the account, then smsdrop resume the job (not a re-upload)",
     )
     PLATFORM_SUBMIT_FAILURE = ("-12", Action.RETRY, "The provider's platform failed to submit the message")
     USER_LOCKED = ("-13", Action.STOP, "The provider account is locked: contact the provider")
