@@ -64,6 +64,29 @@ def test_the_runners_result_writer_stores_every_item_over_the_wire_and_none_thro
     assert writer.count(rows) == {Status.SUBMITTED: 60, Status.REJECTED: 1}
 
 
+def test_items_written_over_the_wire_are_stored_as_botocore_stores_them_so_every_reader_reads_the_same(aws):
+    dynamodb = aws.client("dynamodb", AWS_CONFIG)
+    wire = WireWriter.for_client(dynamodb, session_credentials(), pool_size=2)
+    over_botocore = ResultWriter(dynamodb, aws.names.table, ttl_days=1)
+    over_wire = ResultWriter(dynamodb, aws.names.table, ttl_days=1, wire=wire)
+    odd = 'Ünïcödé "quoted" \\ back\tslash नमस्ते 😀 \u2028'
+    mixed = [
+        *results(range(2, 30), text=odd),
+        Result(recipient(30, odd), Outcome(Status.FAILED, odd, provider_code="-9"), "2.0"),
+        Result(recipient(31), Outcome(Status.UNKNOWN, "no answer", msg_id="u31"), "2.0"),
+        Result(recipient(32), Outcome(Status.CANCELLED, unsent=True), "2.0"),
+    ]
+
+    over_botocore.write(JobRows("b", 4), mixed, now=1_000)
+    over_wire.write(JobRows("w", 4), mixed, now=1_000)
+
+    def stored(writer, job):
+        return [{k: v for k, v in item.items() if k != "job_id"} for item in writer.read(JobRows(job, 4))]
+
+    assert len(stored(over_wire, "w")) == len(mixed)
+    assert stored(over_wire, "w") == stored(over_botocore, "b")
+
+
 @pytest.mark.parametrize(
     ("outcome", "awaits"),
     [
