@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import openpyxl
+
 from smsdrop.models import Position, Status
 from smsdrop.send.runner import RunEnd
 from smsdrop.store.jobs import JobState, JobStore
@@ -122,6 +124,23 @@ def test_export_writes_the_original_bytes_of_the_rows_in_the_statuses_asked_for(
     assert code == 0
     chosen = {row for row, status in statuses.items() if status in ("FAILED", "REJECTED")}
     assert out.read_bytes() == lines[0] + b"".join(line for row, line in enumerate(lines[1:], start=2) if row in chosen)
+
+
+def test_export_of_a_workbook_writes_the_rows_cells_as_csv(harness, simulator, tmp_path):
+    good = [int(n) for n in numbers(4)]
+    book = openpyxl.Workbook()
+    for row in (["Phone", "Message"], [good[0], "Hi"], [good[1], "Sale, today"], ["12ab", "Hi"], [good[2], "Bye"]):
+        book.active.append(row)
+    body = io.BytesIO()
+    book.save(body)
+    upload = harness.upload(body.getvalue(), key="incoming/list.xlsx")
+    simulator.set_faults(balance=1)
+    assert harness.run(upload, harness.runner(numbers_per_call=1, in_flight=1)).end is RunEnd.STOPPED
+
+    out = tmp_path / "rows.csv"
+    assert smsdrop(harness, "export", upload.job_id, "--status", "FAILED", "-o", str(out))[0] == 0
+
+    assert out.read_text().splitlines() == ["Phone,Message", f'{good[1]},"Sale, today"', f"{good[2]},Bye"]
 
 
 def test_status_watch_draws_the_file_read_in_a_terminal_until_the_job_ends(harness):
