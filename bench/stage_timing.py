@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-LEASE_CALLS = ("mark_in_flight", "forget_in_flight", "renew", "complete", "record_stop", "release", "finish")
+LEASE_CALLS = ("mark_in_flight", "renew", "complete", "record_stop", "record_parts", "release", "finish")
 
 
 @dataclass

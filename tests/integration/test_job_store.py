@@ -2,8 +2,10 @@ import pytest
 
 from smsdrop.intake.uploads import Upload
 from smsdrop.models import Position, Status
+from smsdrop.store.file_parts import PartsRecord
 from smsdrop.store.jobs import Busy, JobState, JobStore, LeaseLost
 from smsdrop.store.lease import Completions, Lease
+from smsdrop.store.schema import job_key
 
 UPLOAD = Upload(bucket="b", key="incoming/a.csv", version_id="v1")
 NOW = 1_800_000_000.0
@@ -112,11 +114,11 @@ def test_a_mark_with_nothing_completed_leaves_counts_and_checkpoint_alone(store)
     assert record.checkpoint is None
 
 
-def test_marks_of_a_dead_holder_survive_until_forgotten(store):
+def test_marks_of_a_dead_holder_survive_until_the_next_holder_tells_them_done(store):
     held(store, "a").mark_in_flight("1.0", (2, 3), NOW + 60)
     lease = held(store, "b", now=NOW + 61)
     assert lease.record.in_flight == {"1.0": (2, 3)}
-    lease.forget_in_flight(["1.0"])
+    lease.complete(Completions(batches=["1.0"], recorded=(2, 3)), NOW + 120)
     assert store.get(UPLOAD.job_id).in_flight == {}
 
 
@@ -135,3 +137,41 @@ def test_a_finished_job_cannot_be_claimed_again(store):
     assert busy.record.rows == 3
     assert busy.record.counts == {"SUBMITTED": 3}
     assert busy.record.error == "late"
+
+
+def test_a_job_keeps_the_shard_count_it_was_created_with(store):
+    lease = store.claim(UPLOAD, "a", NOW, 60, ttl=int(NOW) + 86_400, row_shards=16)
+    assert lease.record.row_shards == 16
+    lease.release(NOW + 1, Position(120, 9))
+    again = store.claim(UPLOAD, "b", NOW + 2, 60, ttl=int(NOW) + 86_400, row_shards=4)  # the setting changed since
+    assert again.record.row_shards == 16
+
+
+def test_rows_recorded_past_the_checkpoint_are_told_with_a_completion_and_read_back_by_the_next_holder(store):
+    lease = held(store, "a")
+    lease.mark_in_flight("1.0", tuple(range(2, 1002, 2)), NOW + 60)
+    completions = done("1.0", {Status.SUBMITTED: 500}, Position(10, 2))
+    completions.recorded = tuple(range(4, 1002, 2))
+    lease.complete(completions, NOW + 60)
+    lease.release(NOW + 1, Position(10, 2))
+    record = held(store, "b", now=NOW + 2).record
+    assert record.recorded == tuple(range(4, 1002, 2))
+    lease = held(store, "c", now=NOW + 200)  # b died; c takes over and passes every one of them
+    lease.complete(Completions(checkpoint=Position(9000, 1001), recorded=()), NOW + 260)
+    assert store.get(UPLOAD.job_id).recorded == ()
+
+
+def test_marks_and_recorded_rows_cost_the_job_item_bytes_not_kilobytes(store, aws):
+    lease = held(store, "a")
+    for n in range(4):
+        lease.mark_in_flight(f"1.{n}", tuple(range(2 + 1000 * n, 1002 + 1000 * n)), NOW + 60)
+    item = aws.client("dynamodb").get_item(TableName=aws.names.table, Key=job_key(UPLOAD.job_id))["Item"]
+    assert sum(len(value["B"]) for value in item["in_flight"]["M"].values()) < 100  # 4,000 rows in flight
+    assert store.get(UPLOAD.job_id).in_flight["1.3"] == tuple(range(3002, 4002))
+
+
+def test_the_results_file_s_parts_are_noted_on_the_job_item(store):
+    lease = held(store, "a")
+    parts = PartsRecord("upload-1").with_part('"0123456789abcdef0123456789abcdef"', 70_000)
+    lease.record_parts(parts)
+    assert store.get(UPLOAD.job_id).parts == parts

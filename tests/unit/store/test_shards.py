@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from smsdrop.models import Status
-from smsdrop.store.row_reader import RowReader
+from smsdrop.store.row_reader import RowReader, RowsNotRead
 from smsdrop.store.schema import LAST_ROW, JobRows, job_of, row_key, row_of
 
 
@@ -125,3 +125,21 @@ def test_the_recount_counts_each_shard_and_sums():
     statuses = ["SUBMITTED", "FAILED", "REJECTED"]
     table = PagedTable([item(rows, n, statuses[n % 3]) for n in range(2, 92)])
     assert reader(table).count(rows) == Counter({Status.SUBMITTED: 30, Status.FAILED: 30, Status.REJECTED: 30})
+
+
+def test_keys_that_stay_unprocessed_fail_the_read_loudly():
+    rows = JobRows("job", 2)
+    table = PagedTable([item(rows, 2)], unprocessed_once={"N#0000000002"})
+    table.unprocessed_once = AlwaysIn()
+    with pytest.raises(RowsNotRead, match="1 row items unread after 8 tries"):
+        reader(table).by_row(rows, [2])
+
+
+class AlwaysIn:
+    """A set every key is in, and stays in."""
+
+    def __contains__(self, key):
+        return True
+
+    def discard(self, key):
+        pass

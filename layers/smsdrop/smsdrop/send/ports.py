@@ -81,10 +81,6 @@ class JobLease(Protocol):
         """Note, before sending, that `batch` goes out to `rows`; tell `done` in the same write."""
         ...
 
-    def forget_in_flight(self, batches: Sequence[str]) -> None:
-        """Drop an earlier holder's marks once their rows all have an item."""
-        ...
-
     def renew(self, lease_until: float) -> None:
         """Extend the lease."""
         ...

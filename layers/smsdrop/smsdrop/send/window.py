@@ -101,7 +101,7 @@ class Window:
     ) -> WindowEnd:
         for batch in work:
             between()
-            if self.handed_back or (out_of_time() and self.started_any):
+            if out_of_time() and self.started_any:
                 return WindowEnd.OUT_OF_TIME
             while len(self._pending) >= self._in_flight:
                 self._harvest(FIRST_COMPLETED)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,13 +64,6 @@ class Lease:
         self._store.apply_held(
             self.job_id, self.owner, _progress(_renewing(update, lease_until).add_completions(done), done), True
         )
-
-    def forget_in_flight(self, batches: Sequence[str]) -> None:
-        """Drop the in-flight marks of an earlier holder once each of their rows has an item."""
-        update = Update()
-        for i, batch in enumerate(batches):
-            update.remove(f"in_flight.#b{i}", names={f"#b{i}": batch})
-        self._apply(update)
 
     def renew(self, lease_until: float) -> None:
         """Extend the lease; raises LeaseLost if another invocation holds the job now."""

@@ -139,7 +139,8 @@ class ResultWriter:
         except ClientError as error:
             if not is_condition_failed(error):
                 raise
-            stored: Item | None = dict(error.response).get("Item")
+            refusal: dict[str, Any] = dict(error.response)
+            stored: Item | None = refusal.get("Item")
             if stored is None:  # no item at all: nothing to replace, record it as any first write would
                 return self._put(rows, result, now), result.outcome.status
             return stored, Status(stored["status"]["S"])
