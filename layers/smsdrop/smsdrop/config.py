@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import TypeVar
 
+from smsdrop.errors import SmsdropError
+
 DEFAULT_GATEWAY_URL = "https://api.itniotech.com/sms"
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(SmsdropError, ValueError):
     """A setting is missing or malformed; the message names it."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from smsdrop.errors import SmsdropError
+
 
 @dataclass(frozen=True, slots=True)
 class Position:
@@ -109,7 +111,7 @@ class Outcome:
     `smsdrop resume` may send it, and nothing else."""
 
 
-class JobStop(Exception):  # noqa: N818 - it is an instruction, not an error of ours
+class JobStop(SmsdropError):  # noqa: N818 - it is an instruction, not an error of ours
     """The provider said nothing more can succeed (auth, balance, IP, disabled key...): stop the job."""
 
     def __init__(self, code: str, reason: str) -> None:

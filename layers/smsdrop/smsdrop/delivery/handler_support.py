@@ -10,11 +10,12 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from smsdrop.delivery.poller import DeliveryPoller
+from smsdrop.errors import SmsdropError
 
 metrics = Metrics()
 
 
-class DeliveryPollFailed(Exception):  # noqa: N818 - what happened, said plainly
+class DeliveryPollFailed(SmsdropError):  # noqa: N818 - what happened, said plainly
     """getReport was unavailable: the run fails so that the errors alarm sees it; the next run retries."""
 
 

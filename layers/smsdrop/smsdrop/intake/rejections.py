@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
+from smsdrop.errors import SmsdropError
 from smsdrop.intake.bounds import COLUMN_NAME_CHARS, COLUMNS_LISTED, REASON_CHARS, REFUSAL_CHARS, cut, listed, within
 from smsdrop.masking import mask_number
 
@@ -83,7 +84,7 @@ _ROW_MESSAGES: dict[Rejection, str] = {
 }
 
 
-class Rejected(ValueError):  # noqa: N818 - a verdict on a row, not an error of ours
+class Rejected(SmsdropError, ValueError):  # noqa: N818 - a verdict on a row, not an error of ours
     """A row cannot be sent: the rejection, and its reason with the details filled in (bounded, see bounds.py)."""
 
     def __init__(self, rejection: Rejection, **details: object) -> None:
@@ -138,7 +139,7 @@ _FILE_MESSAGES: dict[FileProblem, str] = {
 }
 
 
-class FileRefused(Exception):  # noqa: N818 - a verdict on the file, not an error of ours
+class FileRefused(SmsdropError):  # noqa: N818 - a verdict on the file, not an error of ours
     """The whole file cannot be sent. The message names the problem and the first columns found, if any;
     it is at most REFUSAL_CHARS long, whatever the header holds."""
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
+from smsdrop.errors import SmsdropError
+
 FIELDS = {"api_key": "apiKey", "api_secret": "apiSecret", "app_id": "appId"}
 
 
-class CredentialsError(Exception):
+class CredentialsError(SmsdropError):
     """The gateway secret is missing or malformed; the message names what is wrong, never a value."""
 
 

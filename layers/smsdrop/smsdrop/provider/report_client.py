@@ -15,6 +15,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from smsdrop.delivery.receipts import Report, report_entries
+from smsdrop.errors import SmsdropError
 from smsdrop.masking import mask_digits
 from smsdrop.provider.codes import SUCCESS, Action, classify
 from smsdrop.provider.credentials import Credentials
@@ -25,11 +26,11 @@ from smsdrop.provider.session import ProviderHttp
 MAX_IDS = 200
 
 
-class ReportUnavailable(Exception):  # noqa: N818 - what happened, said plainly
+class ReportUnavailable(SmsdropError):  # noqa: N818 - what happened, said plainly
     """No report can be had now (provider down, or credentials refused): end this poll, try next time."""
 
 
-class ReportRefused(Exception):  # noqa: N818 - what happened, said plainly
+class ReportRefused(SmsdropError):  # noqa: N818 - what happened, said plainly
     """The provider refused this call's msgIds (a reject-class status): ask about them later, go on."""
 
     def __init__(self, code: str, reason: str) -> None:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar, overload
 
+from smsdrop.errors import SmsdropError
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -65,7 +67,7 @@ class Expired:
         return f"out of time after {self.attempts} attempt(s){said}"
 
 
-class CallNotMade(Exception):  # noqa: N818 - what happened, said plainly
+class CallNotMade(SmsdropError):  # noqa: N818 - what happened, said plainly
     """A call was given up for lack of time before the provider processed it: its numbers were not sent."""
 
 

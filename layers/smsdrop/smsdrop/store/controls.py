@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from smsdrop.errors import SmsdropError
 from smsdrop.intake.uploads import Upload
 from smsdrop.store.file_parts import ETAGS, THROUGH, UPLOAD_ID
 from smsdrop.store.jobs import JobRecord, JobState, JobStore, record_of
@@ -23,7 +24,7 @@ RESUMABLE = (JobState.PAUSED, JobState.STOPPED, JobState.CANCELLED)
 ATTEMPTS = 3  # a state that changes under an action (the runner pausing meanwhile) is read again this often
 
 
-class Refused(Exception):  # noqa: N818 - the answer to an operator, said plainly
+class Refused(SmsdropError):  # noqa: N818 - the answer to an operator, said plainly
     """The action does not apply to the job as it stands (the message says why)."""
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from smsdrop.errors import SmsdropError
 from smsdrop.intake.uploads import Upload
 from smsdrop.models import Position, Status
 from smsdrop.store import row_sets
@@ -44,7 +45,7 @@ class JobState(StrEnum):
 ENDED = frozenset({JobState.COMPLETED, JobState.STOPPED, JobState.FAILED, JobState.CANCELLED})
 
 
-class LeaseLost(Exception):  # noqa: N818 - a condition the runner acts on
+class LeaseLost(SmsdropError):  # noqa: N818 - a condition the runner acts on
     """Another invocation holds this job now: stop sending at once."""
 
 

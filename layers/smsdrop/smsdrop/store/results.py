@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from smsdrop.errors import SmsdropError
 from smsdrop.models import Outcome, Recipient, Row, Status
 from smsdrop.output.sms_parts import sms_parts
 from smsdrop.store.delivery import awaiting_report_attributes
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 BATCH_WRITE_LIMIT = 25
 
 
-class ResultsNotWritten(Exception):  # noqa: N818 - what happened, said plainly
+class ResultsNotWritten(SmsdropError):  # noqa: N818 - what happened, said plainly
     """DynamoDB kept some items unprocessed after every retry: the run must fail loudly, not drop them."""
 
 

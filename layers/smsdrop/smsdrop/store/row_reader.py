@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
+from smsdrop.errors import SmsdropError
 from smsdrop.models import Status
 from smsdrop.store.schema import LAST_ROW, SORT, JobRows, row_of, rows_query
 
@@ -22,7 +23,7 @@ Item = dict[str, Any]
 GET_LIMIT = 100  # keys per BatchGetItem
 
 
-class RowsNotRead(Exception):  # noqa: N818 - what happened, said plainly
+class RowsNotRead(SmsdropError):  # noqa: N818 - what happened, said plainly
     """DynamoDB kept some keys unprocessed after every retry."""
 
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from smsdrop.errors import SmsdropError
+
 CANCEL_REQUESTED = "cancel_requested"
 """{"by", "at"}: no batch may be marked in flight any more; every unsent row ends CANCELLED."""
 PAUSE_REQUESTED = "pause_requested"
@@ -23,7 +25,7 @@ PAUSED = "PAUSED"
 """The job state of a paused job (JobState.PAUSED), also the sweep index's partition it sleeps in."""
 
 
-class Steered(Exception):  # noqa: N818 - an operator's instruction, not an error
+class Steered(SmsdropError):  # noqa: N818 - an operator's instruction, not an error
     """The operator asked to cancel or pause the job: no further batch may be marked in flight."""
 
     def __init__(self, job_id: str, cancel: Mapping[str, Any] | None, pause: Mapping[str, Any] | None) -> None:
