@@ -17,6 +17,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/mypy
 
 # Headless Chromium for the report page's browser test (Debian's package; CI and these machines run as root).
 chromium:

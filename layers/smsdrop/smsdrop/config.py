@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import TypeVar
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 from smsdrop.errors import SmsdropError
 
@@ -17,86 +17,71 @@ class ConfigError(SmsdropError, ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
+def setting(variable: str, default: T) -> T:
+    """A settings field read from the environment variable `variable`, `default` when unset or empty."""
+    result: T = field(default=default, metadata={"env": variable})
+    return result
+
+
+def env_names(cls: type) -> dict[str, str]:
+    """Each settings field of the dataclass `cls` with its environment variable."""
+    return {f.name: f.metadata["env"] for f in fields(cls)}
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Every knob of smsdrop, with its environment variable named in `ENV`."""
+    """Every knob of smsdrop, each field with the environment variable it is read from."""
 
-    results_table: str = "SendResults"
-    secret_id: str = "smsdrop/gateway"
-    gateway_url: str = DEFAULT_GATEWAY_URL
-    allow_http: bool = False
-    numbers_per_call: int = 1000
-    max_body_bytes: int = 1_000_000
-    window_rows: int = 5000
-    in_flight: int = 4
-    calls_per_second: float = 0.0
-    time_margin_ms: int = 60_000
-    ttl_days: int = 90
-    default_region: str = ""
-    number_check: str = "valid"
-    reject_duplicates: bool = True
-    lease_seconds: int = 300
-    continuation_queue_url: str = ""
-    connect_timeout_s: float = 3.05
-    read_timeout_s: float = 30.0
-    max_attempts: int = 5
-    retry_server_errors: bool = False
+    results_table: str = setting("RESULTS_TABLE", "SendResults")
+    secret_id: str = setting("GATEWAY_SECRET_ID", "smsdrop/gateway")
+    gateway_url: str = setting("GATEWAY_URL", DEFAULT_GATEWAY_URL)
+    allow_http: bool = setting("GATEWAY_ALLOW_HTTP", False)
+    numbers_per_call: int = setting("NUMBERS_PER_CALL", 1000)
+    max_body_bytes: int = setting("MAX_BODY_BYTES", 1_000_000)
+    window_rows: int = setting("BATCH_WINDOW_ROWS", 5000)
+    in_flight: int = setting("IN_FLIGHT_BATCHES", 4)
+    calls_per_second: float = setting("CALLS_PER_SECOND", 0.0)
+    time_margin_ms: int = setting("TIME_MARGIN_MS", 60_000)
+    ttl_days: int = setting("RESULT_TTL_DAYS", 90)
+    default_region: str = setting("DEFAULT_REGION", "")
+    number_check: str = setting("NUMBER_CHECK", "valid")
+    reject_duplicates: bool = setting("REJECT_DUPLICATES", True)
+    lease_seconds: int = setting("LEASE_SECONDS", 300)
+    continuation_queue_url: str = setting("CONTINUATION_QUEUE_URL", "")
+    connect_timeout_s: float = setting("GATEWAY_CONNECT_TIMEOUT_S", 3.05)
+    read_timeout_s: float = setting("GATEWAY_READ_TIMEOUT_S", 30.0)
+    max_attempts: int = setting("GATEWAY_MAX_ATTEMPTS", 5)
+    retry_server_errors: bool = setting("GATEWAY_RETRY_SERVER_ERRORS", False)
     """Resend a batch answered HTTP 500/502/504: only with the provider's word that it de-duplicates orderIds."""
-    secret_max_age_s: int = 300
-    prices_per_part: str = ""
-    allowed_countries: str = ""
+    secret_max_age_s: int = setting("SECRET_MAX_AGE_S", 300)
+    prices_per_part: str = setting("PRICES_PER_PART", "")
+    allowed_countries: str = setting("ALLOWED_COUNTRIES", "")
     """Calling codes rows may be sent to, e.g. `91,44`; empty: every country."""
-    gsm_safe: bool = False
+    gsm_safe: bool = setting("GSM_SAFE", False)
     """Replace smart quotes, dashes, ellipses and odd spaces by their GSM-7 twins before sending."""
-    max_claims_without_progress: int = 5
+    max_claims_without_progress: int = setting("MAX_CLAIMS_WITHOUT_PROGRESS", 5)
     """A job claimed this often without recording a row ends FAILED ("no progress after N attempts")."""
-    row_shards: int = 16
+    row_shards: int = setting("ROW_SHARDS", 16)
     """Partition keys a new job's row items are spread over (1..256), ~1,000 rows/s each (docs/table-design.md)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        """Read settings from environment variables (names in `ENV`); unset ones keep their defaults."""
-        return read_env(cls, ENV, environ)
+        """Read settings from their environment variables; unset ones keep their defaults."""
+        return read_env(cls, environ)
 
 
-def read_env(cls: type[T], names: Mapping[str, str], environ: Mapping[str, str]) -> T:
-    """An instance of the dataclass `cls` from the variables `names` gives its fields; unset or empty keep defaults."""
-    values: dict[str, object] = {}
-    for field in fields(cls):  # type: ignore[arg-type]
-        raw = environ.get(names[field.name], "").strip()
+def read_env(cls: type[T], environ: Mapping[str, str]) -> T:
+    """An instance of the settings dataclass `cls` from its fields' variables; unset or empty keep defaults."""
+    values: dict[str, Any] = {}
+    for name, variable in env_names(cls).items():
+        raw = environ.get(variable, "").strip()
         if raw:
-            values[field.name] = _parse(names[field.name], type(getattr(cls(), field.name)), raw)
+            values[name] = _parse(variable, type(getattr(cls(), name)), raw)
     return cls(**values)
 
 
-ENV: dict[str, str] = {
-    "results_table": "RESULTS_TABLE",
-    "secret_id": "GATEWAY_SECRET_ID",
-    "gateway_url": "GATEWAY_URL",
-    "allow_http": "GATEWAY_ALLOW_HTTP",
-    "numbers_per_call": "NUMBERS_PER_CALL",
-    "max_body_bytes": "MAX_BODY_BYTES",
-    "window_rows": "BATCH_WINDOW_ROWS",
-    "in_flight": "IN_FLIGHT_BATCHES",
-    "calls_per_second": "CALLS_PER_SECOND",
-    "time_margin_ms": "TIME_MARGIN_MS",
-    "ttl_days": "RESULT_TTL_DAYS",
-    "default_region": "DEFAULT_REGION",
-    "number_check": "NUMBER_CHECK",
-    "reject_duplicates": "REJECT_DUPLICATES",
-    "lease_seconds": "LEASE_SECONDS",
-    "continuation_queue_url": "CONTINUATION_QUEUE_URL",
-    "connect_timeout_s": "GATEWAY_CONNECT_TIMEOUT_S",
-    "read_timeout_s": "GATEWAY_READ_TIMEOUT_S",
-    "max_attempts": "GATEWAY_MAX_ATTEMPTS",
-    "retry_server_errors": "GATEWAY_RETRY_SERVER_ERRORS",
-    "secret_max_age_s": "SECRET_MAX_AGE_S",
-    "prices_per_part": "PRICES_PER_PART",
-    "allowed_countries": "ALLOWED_COUNTRIES",
-    "gsm_safe": "GSM_SAFE",
-    "max_claims_without_progress": "MAX_CLAIMS_WITHOUT_PROGRESS",
-    "row_shards": "ROW_SHARDS",
-}
+ENV: dict[str, str] = env_names(Settings)
+
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
