@@ -132,7 +132,7 @@ class WireWriter:
             endpoint_url,
             maxsize=pool_size,
             block=False,
-            timeout=timeout or urllib3.Timeout(60, 60),
+            timeout=timeout or urllib3.Timeout(connect=60, read=60),  # botocore's defaults
             retries=False,
             **tls,
         )
