@@ -11,6 +11,7 @@ python -m bench.cost [--quick]
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -96,24 +97,32 @@ class Meter:
         for client in (clients.s3, clients.dynamodb, clients.secretsmanager, clients.sqs):
             client.meta.events.register("before-parameter-build.*.*", self._before)
             client.meta.events.register("after-call.*.*", self._after)
+        # Row items go out through the wire writer, which skips parameter building but still emits before-call
+        # with the request's body, as botocore does: both paths are counted there, once.
+        clients.dynamodb.meta.events.register("before-call.dynamodb.BatchWriteItem", self._batch_written)
 
     def _before(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         self._local.params = params
+        if model.name == "BatchWriteItem":
+            return
         service = model.service_model.service_name
         with self._lock:
             self.calls[f"{service}.{model.name}"] += 1
-            if model.name == "BatchWriteItem":
-                for requests in params["RequestItems"].values():
-                    for request in requests:
-                        item = request["PutRequest"]["Item"]
-                        self.units["result_items"] += 1
-                        self.units["result_bytes"] += item_bytes(item)
-                        self.units["wru_results"] += math.ceil(item_bytes(item) / 1024)
-                        self._indexes(item)
-            elif model.name == "PutItem":
+            if model.name == "PutItem":
                 item = params["Item"]
                 if not _is_job_item(item):
                     self.units["wru_put_item"] += math.ceil(item_bytes(item) / 1024)
+                    self._indexes(item)
+
+    def _batch_written(self, params: dict[str, Any], **_: Any) -> None:
+        with self._lock:
+            self.calls["dynamodb.BatchWriteItem"] += 1
+            for requests in json.loads(params["body"])["RequestItems"].values():
+                for request in requests:
+                    item = request["PutRequest"]["Item"]
+                    self.units["result_items"] += 1
+                    self.units["result_bytes"] += item_bytes(item)
+                    self.units["wru_results"] += math.ceil(item_bytes(item) / 1024)
                     self._indexes(item)
 
     def _indexes(self, item: dict[str, Any]) -> None:

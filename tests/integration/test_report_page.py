@@ -87,7 +87,8 @@ def test_a_page_is_redrawn_at_most_once_per_interval_whoever_asks(harness):
 
 
 def test_a_running_job_has_no_page_to_redraw(harness):
-    upload = harness.upload(csv_of([(n, "hi", "", f"r{i}") for i, n in enumerate(numbers(5))]))
+    # An invocation out of time still sends one batch (100 numbers here) before it hands over: 250 rows stay RUNNING.
+    upload = harness.upload(csv_of([(n, "hi", "", f"r{i}") for i, n in enumerate(numbers(250))]))
     assert harness.run(upload, remaining_ms=lambda: 0).end is RunEnd.CONTINUED
     assert not refresher(harness).refresh(upload.job_id, int(time.time()))
     assert "page_refreshed_at" not in harness.job(upload)
