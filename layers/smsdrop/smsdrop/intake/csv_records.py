@@ -45,14 +45,14 @@ class CsvRecords:
     @property
     def header_end(self) -> int:
         """The offset where the first data record starts."""
-        return self._feed.offset_at(self._records.line_num)  # type: ignore[attr-defined]
+        return self._feed.offset_at(self._records.line_num)  # type: ignore[attr-defined]  # csv's reader has it
 
     def records(self, check: RowCheck) -> Iterator[Record]:
         """Every data record; csv.Error (a quote that never closes) ends it."""
         feed, records = self._feed, self._records
-        line = records.line_num  # type: ignore[attr-defined]
+        line = records.line_num  # type: ignore[attr-defined]  # typed as an iterator; csv's reader has line_num
         end = feed.offset_at(line)
         for fields in records:
-            first_line, line = line, records.line_num  # type: ignore[attr-defined]
+            first_line, line = line, records.line_num  # type: ignore[attr-defined]  # as above
             offset, end = end, feed.offset_at(line)
             yield fields, offset, end, check.undecoded(fields) if first_line < feed.dirty_until else None

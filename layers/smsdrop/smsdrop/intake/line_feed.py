@@ -137,7 +137,7 @@ class LineFeed:
         if len(self._offsets) == 1 and b"\0" in data:
             self.problem = FileRefused(FileProblem.BINARY)
         self._advance(list(map(len, lines)))
-        codec = self.encoding.codec  # type: ignore[union-attr]
+        codec = self.encoding.codec  # type: ignore[union-attr]  # decided by the first block, before any line
         if b"\0" not in data:
             try:
                 return list(map(bytes.decode, lines)) if codec == _UTF8 else [line.decode(codec) for line in lines]

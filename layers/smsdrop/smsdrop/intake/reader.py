@@ -100,7 +100,7 @@ class RecipientReader:
         checked = self._checked(source.records(check), check)
         fresh = start is None or start.offset <= self._end
         if not fresh:
-            self._skip(checked, start)  # type: ignore[arg-type]
+            self._skip(checked, start)  # type: ignore[arg-type]  # not fresh: start is a Position
         rows = (row for row in checked if row is not None)
         first = next(rows, None)
         if first is None and fresh:

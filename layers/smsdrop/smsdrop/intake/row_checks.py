@@ -125,7 +125,7 @@ class RowCheck:
             raise Rejected(Rejection.ORDER_ID_REPEATED, order_id=order_id, row=first)
 
     def _check_not_sent(self, number: str, content: str, row: int) -> None:
-        first = self._sends.first(hash((number, content)), row)  # type: ignore[union-attr]
+        first = self._sends.first(hash((number, content)), row)  # type: ignore[union-attr]  # called only when duplicates are checked
         if first != row:
             raise Rejected(Rejection.DUPLICATE, row=first)
 

@@ -49,7 +49,7 @@ class SheetRecords:
         try:
             workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
         except _BROKEN as error:
-            stream.close()  # type: ignore[no-untyped-call]
+            stream.close()  # type: ignore[no-untyped-call]  # powertools' S3Object.close has no annotations
             raise _not_xlsx(error) from None
         self._close = workbook.close
         sheet = self._sheet(workbook)

@@ -160,7 +160,7 @@ class JobStore:
         except ClientError as error:
             if not is_condition_failed(error):
                 raise
-            item = deserialise(error.response.get("Item") or {})  # type: ignore[arg-type]
+            item = deserialise(error.response.get("Item") or {})  # type: ignore[arg-type]  # the stubs type Item loosely
             if item.get("lease_owner") != owner:
                 raise LeaseLost(job_id) from None
             raise Steered(job_id, item.get(CANCEL_REQUESTED), item.get(PAUSE_REQUESTED)) from None
