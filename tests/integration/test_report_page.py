@@ -5,12 +5,15 @@ import time
 
 import pytest
 
+from smsdrop.delivery.push import PushReceiver
 from smsdrop.delivery.settings import DeliverySettings
 from smsdrop.delivery.wiring import build_poller
 from smsdrop.output.page_files import PageFiles, data_key
 from smsdrop.output.page_refresh import REFRESH_EVERY_S, PageRefresher
 from smsdrop.send.runner import RunEnd
+from smsdrop.store.delivery import DeliveryStore
 from tests.fixtures.jobs import csv_of, numbers
+from tests.unit.test_delivery_push import TOKEN, url_event
 
 
 def read(harness, key):
@@ -105,3 +108,32 @@ def test_a_page_whose_data_is_gone_is_an_error_for_the_caller_to_log(harness):
     harness.aws.client("s3").delete_object(Bucket=upload.bucket, Key=data_key(result.reports.page))
     with pytest.raises(harness.aws.client("s3").exceptions.NoSuchKey):
         refresher(harness).refresh(upload.job_id, int(time.time()))
+
+
+def test_pushed_reports_redraw_the_page_at_most_once_per_interval_one_conditional_write_per_job(harness, monkeypatch):
+    upload, result = finished_job(harness)
+    dynamodb = harness.aws.client("dynamodb")
+    items = dynamodb.scan(TableName=harness.aws.names.table)["Items"]
+    msg_ids = sorted(item["msg_id"]["S"] for item in items if "msg_id" in item)
+    assert len(msg_ids) == 30
+    now = [int(time.time()) + 120]
+    store = DeliveryStore(dynamodb, harness.aws.names.table)
+    receiver = PushReceiver(store, lambda: TOKEN, lambda: now[0], pages=refresher(harness))
+    asked, real = [], PageRefresher.refresh
+    monkeypatch.setattr(
+        PageRefresher, "refresh", lambda self, job_id, at: asked.append(job_id) or real(self, job_id, at)
+    )
+
+    def push(ids):
+        body = json.dumps([harness.simulator.push_body(m) | {"status": 0} for m in ids])
+        assert receiver.handle(url_event(body=body))["statusCode"] == 200
+        return counts_shown(read(harness, result.reports.page))["DELIVERED"]
+
+    assert push(msg_ids[:10]) == 10  # ten reports of one job in one request: one conditional write, one redraw
+    assert asked == [upload.job_id]
+    assert push(msg_ids[10:20]) == 10  # within REFRESH_EVERY_S: the write loses, the page is not redrawn
+    now[0] += REFRESH_EVERY_S
+    assert push(msg_ids[20:]) == 30
+    assert push(msg_ids[:5]) == 30  # duplicates move no counts: not even the conditional write
+    assert asked == [upload.job_id] * 3
+    assert harness.job(upload)["page_refreshed_at"] == now[0]

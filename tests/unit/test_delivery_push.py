@@ -179,6 +179,46 @@ def test_a_store_failure_answers_500_so_the_provider_may_push_again():
     assert (status, body) == (500, {"error": "try again"})
 
 
+class FakePages:
+    def __init__(self, broken=False):
+        self.asked = []
+        self.broken = broken
+
+    def refresh(self, job_id, now):
+        self.asked.append((job_id, now))
+        if self.broken:
+            raise RuntimeError("S3 said no")
+        return True
+
+
+def test_the_pages_of_the_jobs_a_push_moved_are_offered_a_redraw_once_each_per_request():
+    keys = {"m1": [ItemKey("a", "N#1")], "m2": [ItemKey("a", "N#2")], "m3": [ItemKey("b", "N#1")]}
+    store, pages = FakeStore(keys), FakePages()
+    body = json.dumps([{"msgid": m, "status": 0} for m in ("m1", "m2", "m3")])
+    response = PushReceiver(store, lambda: TOKEN, clock=lambda: NOW, pages=pages).handle(url_event(body=body))
+    assert response["statusCode"] == 200
+    assert pages.asked == [("a", NOW), ("b", NOW)]
+
+
+def test_a_push_that_moves_nothing_asks_for_no_redraw():
+    store, pages = FakeStore(), FakePages()
+    receiver = PushReceiver(store, lambda: TOKEN, clock=lambda: NOW, pages=pages)
+    assert receiver.handle(url_event(body=push()))["statusCode"] == 200
+    pages.asked.clear()
+    for body in (push(), push(msg_id="nope"), push(status=99)):  # a duplicate, an unknown msgId, not final
+        assert receiver.handle(url_event(body=body))["statusCode"] == 200
+    assert pages.asked == []
+
+
+def test_a_page_that_cannot_be_redrawn_is_logged_and_the_push_still_answers_200(caplog):
+    store, pages = FakeStore(), FakePages(broken=True)
+    with caplog.at_level(logging.ERROR):
+        response = PushReceiver(store, lambda: TOKEN, clock=lambda: NOW, pages=pages).handle(url_event(body=push()))
+    assert response["statusCode"] == 200
+    assert store.counts == Counter({"SUBMITTED": -1, "DELIVERED": 1})
+    assert "Report page not refreshed" in caplog.text
+
+
 def test_a_malformed_event_without_request_context_is_not_a_crash():
     event = url_event(body=push())
     del event["requestContext"]

@@ -222,6 +222,15 @@ def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_pref
             },
         ),
         *(("DeliveryPushFunction", statement) for statement in _delivery_statements(MSG_ID_INDEX)),
+        (
+            "DeliveryPushFunction",
+            {
+                "Sid": "RedrawReportPages",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": {"Fn::Sub": f"{BUCKET_OBJECTS}/reports/*"},
+            },
+        ),
     ]
 
 

@@ -6,6 +6,10 @@ time with the field "pushToken" of the gateway secret (at least 32 characters, e
 Without it: 403. Not POST: 405. Not JSON: 400. Everything else is 200, including unknown msgIds (the poller
 gets their reports later) and duplicates (the move is conditional and happens once); only a store failure
 answers 500, so the provider may push again.
+
+The pages of finished jobs whose counts a request moved are drawn again, under the poller's rate limit (one
+conditional write per job and request; the redraw only when it wins; see smsdrop.output.page_refresh). A page
+that cannot be drawn is logged and never fails the push.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
 from smsdrop.delivery.receipts import Report, Source, push_reports
+from smsdrop.output.page_refresh import PageRefresher
 from smsdrop.store.delivery import DeliveryStore, moved
 
 logger = Logger(child=True)
@@ -69,10 +74,17 @@ def presented_token(event: LambdaFunctionUrlEvent) -> str:
 class PushReceiver:
     """Turns one Function URL request into moves of items (see the module docstring)."""
 
-    def __init__(self, store: DeliveryStore, token: Callable[[], str], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: DeliveryStore,
+        token: Callable[[], str],
+        clock: Callable[[], float] = time.time,
+        pages: PageRefresher | None = None,
+    ) -> None:
         self._store = store
         self._token = token
         self._clock = clock
+        self._pages = pages
 
     def handle(self, raw_event: Mapping[str, Any]) -> dict[str, Any]:
         """The Function URL response to one request."""
@@ -91,14 +103,28 @@ class PushReceiver:
         reports, unreadable = push_reports(payload)
         if unreadable:
             logger.warning("Push entries without a msgid ignored", extra={"entries": unreadable})
+        moved_jobs: set[str] = set()
         try:
-            settled = sum(self._receive(report) for report in reports)
+            settled = sum(self._receive(report, moved_jobs) for report in reports)
         except Exception:
             logger.exception("Push not recorded: store failure")
+            self._refresh_pages(moved_jobs)
             return _response(500, {"error": "try again"})
+        self._refresh_pages(moved_jobs)
         return _response(200, {"status": "0", "received": len(reports), "settled": settled})
 
-    def _receive(self, report: Report) -> bool:
+    def _refresh_pages(self, job_ids: set[str]) -> None:
+        """Redraw the pages of jobs whose counts moved, if due; a page that cannot be drawn is only logged."""
+        if self._pages is None:
+            return
+        now = int(self._clock())
+        for job_id in sorted(job_ids):
+            try:
+                self._pages.refresh(job_id, now)
+            except Exception:
+                logger.exception("Report page not refreshed", extra={"job_id": job_id})
+
+    def _receive(self, report: Report, moved_jobs: set[str]) -> bool:
         verdict = report.verdict
         if verdict is None:
             logger.info("Push without a final status", extra={"msg_id": report.msg_id, "code": report.code})
@@ -111,6 +137,7 @@ class PushReceiver:
         for key in keys:
             if self._store.settle(key, report.msg_id, verdict, report, Source.PUSH, int(self._clock())):
                 self._store.add_counts(key.job_id, moved(verdict))
+                moved_jobs.add(key.job_id)
                 settled = True
             else:
                 logger.info("Duplicate push: the number is already final", extra={"msg_id": report.msg_id})

@@ -54,9 +54,11 @@ def build_poller(
 
 
 def build_push_receiver(
-    settings: Settings, delivery: DeliverySettings, dynamodb: Any, secretsmanager: Any
+    settings: Settings, delivery: DeliverySettings, dynamodb: Any, secretsmanager: Any, s3: Any | None = None
 ) -> PushReceiver:
-    """The webhook's receiver with its real adapters; the token comes from its own secret where one is set."""
+    """The webhook's receiver with its real adapters; the token comes from its own secret where one is set; an S3
+    client (from the environment unless given) redraws the pages of finished jobs whose counts a push moved."""
     secret_id = delivery.push_token_secret_id or settings.secret_id
     token = PushToken(SecretsProvider(boto3_client=secretsmanager), secret_id, settings.secret_max_age_s)
-    return PushReceiver(DeliveryStore(dynamodb, settings.results_table), token)
+    pages = PageRefresher(s3 or boto3.client("s3", config=AWS_CONFIG), dynamodb, settings.results_table)
+    return PushReceiver(DeliveryStore(dynamodb, settings.results_table), token, pages=pages)
