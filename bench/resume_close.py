@@ -8,9 +8,10 @@ reader's ("read": on a resume it reads and checks the file again up to the check
 checks need every earlier row), the batch's (its call and its rows' writes), and the rest: the claim, the results
 file's state (read, and written at the hand-over), the job item's updates, the hand-over.
 
-Closing: the same runner to COMPLETED in one invocation, rows into the in-memory sink (closing reads no row item back
-any more, so the sink does not matter to it; moto would take ~30 min to take 1M rows); "close" is the results
-file's last part and completion, the summary and the page (`ResultsStream.close`).
+Closing: the same runner to COMPLETED in one invocation, its row items built and dropped (closing reads no row item
+back any more, so where they go does not matter to it; moto would take ~30 min to take 1M rows); "close" is the
+results file's last part and completion, the summary and the page (`ResultsStream.close`). moto assembles the whole
+object inside CompleteMultipartUpload (O(file)), so that call is timed apart.
 
 python -m bench.resume_close [--quick] [--done 10000 100000] [--closing 100000 1000000]
 """
@@ -68,11 +69,11 @@ def batches_then_hand_over(batches: int) -> Callable[[], int]:
     return lambda: next(checks, 0)
 
 
-def continuation(srv: Servers, done: int, repeats: int = 3) -> dict[str, Any]:
-    """Run a job to about `done` rows, hand over, then time `repeats` continuations of it (each: one batch, then a
-    hand-over); the median one."""
-    stack = srv.stack()
-    upload = stack.upload(csv_bytes(done + EXTRA_ROWS))
+def continuation(srv: Servers, done: int, extra: int, settings: dict[str, Any], repeats: int) -> dict[str, Any]:
+    """Run a job of `done` + `extra` rows to about `done` rows, hand over, then time `repeats` continuations of it
+    (each: one batch, then a hand-over); the median one. `settings` change the stack's (numbers per call...)."""
+    stack = srv.stack(**settings)
+    upload = stack.upload(csv_bytes(done + extra))
     calls = max(1, done // stack.settings.numbers_per_call)
     result = runner(stack)[0].run(upload, batches_then_hand_over(calls))
     while result.end == "CONTINUED" and _checkpoint(stack, upload) < done:
@@ -104,31 +105,78 @@ def _one_continuation(stack: Stack, upload: Any) -> dict[str, Any]:
     }
 
 
+class Discarding:
+    """BatchWriteItem that keeps nothing: the real ResultWriter builds every item (the results file needs them), and
+    a million rows cost no memory here."""
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        return {"UnprocessedItems": {}}
+
+
+class CompletionTimer:
+    """Times S3's CompleteMultipartUpload on a client (moto assembles the object in that call, in O(file))."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def attach(self, clients: Any) -> None:
+        events = clients.s3.meta.events
+        events.register("before-call.s3.CompleteMultipartUpload", self._start)
+        events.register("after-call.s3.CompleteMultipartUpload", self._stop)
+
+    def _start(self, **_: Any) -> None:
+        self._started = time.perf_counter()
+
+    def _stop(self, **_: Any) -> None:
+        self.seconds += time.perf_counter() - self._started
+
+
 def closing(srv: Servers, rows: int) -> dict[str, Any]:
-    """One job to COMPLETED in one invocation (rows into the in-memory sink); the closing stage timed."""
+    """One job to COMPLETED in one invocation (rows built, then dropped); the closing stage timed."""
+    from smsdrop.store.results import ResultWriter
+
     stack = srv.stack()
     upload = stack.upload(csv_bytes(rows))
-    clock = StageClock()
-    job_runner, _ = runner(stack, sink="memory", clock=clock)
+    clock, completion = StageClock(), CompletionTimer()
+    s = stack.settings
+    job_runner, _ = runner(
+        stack,
+        clock=clock,
+        clients_hook=completion.attach,
+        results_hook=lambda _: ResultWriter(Discarding(), s.results_table, s.ttl_days),
+    )
     t0 = time.perf_counter()
     result = job_runner.run(upload, NO_DEADLINE)
     seconds = time.perf_counter() - t0
     if result.end != "COMPLETED":
         raise AssertionError(f"the job did not complete: {result}")
     results_file = stack.aws.client("s3").head_object(Bucket=upload.bucket, Key=result.reports.results)
+    close = clock.seconds["report"]
     return {
         "rows": rows,
         "job_seconds": round(seconds, 1),
-        "close_seconds": round(clock.seconds["report"], 3),
+        "close_seconds": round(close, 3),
+        "s3_completion_seconds": round(completion.seconds, 3),
+        "close_without_completion_seconds": round(close - completion.seconds, 3),
         "results_file_mb": round(results_file["ContentLength"] / 1e6, 1),
     }
 
 
-def measure(done_sizes: Sequence[int], closing_sizes: Sequence[int], latency_ms: float) -> dict[str, Any]:
-    """Both measurements on one pair of servers (moto behind AWS's limits, the simulator)."""
+def measure(
+    done_sizes: Sequence[int],
+    closing_sizes: Sequence[int],
+    latency_ms: float,
+    extra_rows: int = EXTRA_ROWS,
+    settings: dict[str, Any] | None = None,
+    repeats: int = 3,
+) -> dict[str, Any]:
+    """Both measurements on one pair of servers (moto behind AWS's limits, the simulator); `settings` change the
+    continuations' stack (a smoke test's small calls and window)."""
+    changed = settings or {}
     with servers(latency_ms) as srv:
-        continuation(srv, min(done_sizes) // 2)  # warm up: imports, connections, compiled patterns
-        resumed = [continuation(srv, n) for n in done_sizes]
+        continuation(srv, min(done_sizes) // 2, extra_rows, changed, 1)  # warm up: imports, connections, patterns
+        resumed = [continuation(srv, n, extra_rows, changed, repeats) for n in done_sizes]
         closed = [closing(srv, n) for n in closing_sizes]
     first, last = resumed[0], resumed[-1]
     return {
@@ -138,6 +186,9 @@ def measure(done_sizes: Sequence[int], closing_sizes: Sequence[int], latency_ms:
         "overhead_growth": round(last["overhead_seconds"] / first["overhead_seconds"], 2),
         "continuation_growth": round(last["seconds"] / first["seconds"], 2),
         "closing_growth": round(closed[-1]["close_seconds"] / closed[0]["close_seconds"], 2),
+        "closing_growth_without_completion": round(
+            closed[-1]["close_without_completion_seconds"] / closed[0]["close_without_completion_seconds"], 2
+        ),
         "goal_growth": GOAL_GROWTH,
     }
 
@@ -166,12 +217,23 @@ def report(result: dict[str, Any]) -> str:
         "",
         table(
             "Closing a job (last part, completion, summary, page)",
-            ("rows", "job s", "close s", "results file MB"),
-            [(f"{c['rows']:,}", c["job_seconds"], c["close_seconds"], c["results_file_mb"]) for c in result["closing"]],
+            ("rows", "job s", "close s", "S3 completion s", "close but completion s", "results file MB"),
+            [
+                (
+                    f"{c['rows']:,}",
+                    c["job_seconds"],
+                    c["close_seconds"],
+                    c["s3_completion_seconds"],
+                    c["close_without_completion_seconds"],
+                    c["results_file_mb"],
+                )
+                for c in result["closing"]
+            ],
         ),
         "",
         f"growth, largest vs smallest: continuation {result['continuation_growth']}x (the rest, without the reader "
         f"and the batch: {result['overhead_growth']}x), closing {result['closing_growth']}x "
+        f"({result['closing_growth_without_completion']}x but S3's completion) "
         f"(goal: flat, within {result['goal_growth']:.0%})",
     ]
     return "\n".join(lines)

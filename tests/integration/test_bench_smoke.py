@@ -7,7 +7,7 @@ import json
 import pytest
 
 import bench  # noqa: F401 - the layer on the path, as for `python -m bench`
-from bench import bound, common, cost, e2e, memory, pipeline, record_cpu, shards
+from bench import bound, common, cost, e2e, memory, pipeline, record_cpu, resume_close, shards
 from smsdrop.models import CallItem, Recipient
 from smsdrop.provider.send_client import request_body
 
@@ -79,6 +79,15 @@ def test_record_cpu_sends_every_item_of_every_sink_side_by_side_splits_the_cpu_b
     assert terms["512MB"]["gb_s_per_million"] == pytest.approx(0.5 * 100 * 1769 / 512, abs=0.1)
     assert terms["1769MB"]["gb_s_per_million"] == pytest.approx(1769 / 1024 * 100, abs=0.1)
     assert terms["1769MB"]["usd_per_million"] == pytest.approx(1769 / 1024 * 100 * 0.0000133334, abs=1e-5)
+
+
+def test_resume_close_times_continuations_that_read_nothing_back_and_closings_of_two_sizes():
+    small = {"numbers_per_call": 40, "window_rows": 100}
+    result = resume_close.measure([120, 240], [150, 300], latency_ms=1, extra_rows=300, settings=small, repeats=1)
+    assert [c["row_item_reads"] for c in result["continuation"]] == [{}, {}]  # a hand-over's successor reads none
+    assert all(c["end"] == "CONTINUED" and c["batches"] == 1 for c in result["continuation"])
+    assert [c["rows"] for c in result["closing"]] == [150, 300]
+    assert "One continuation" in resume_close.report(result)
 
 
 def test_results_are_merged_not_replaced(tmp_path):
