@@ -96,7 +96,25 @@ def test_the_dashboard_shows_numbers_by_status_jobs_delivery_reports_hops_and_th
     names = {name for _, name, _, _ in metrics(tpl)}
     assert {f"Numbers{s}" for s in ("Submitted", "Rejected", "Failed", "Unknown", "Delivered", "Undelivered")} <= names
     assert {"JobsStopped", "FilesRefused", "JobsResumedBySweep", "ReportsDelivered", "ReportsUndelivered"} <= names
-    assert {"NumberOfMessagesSent", "WriteThrottleEvents", "ReadThrottleEvents", "Throttles", "Errors"} <= names
+    assert {"JobsStarted", "JobsFinished", "ContinuationHops", "DeliveryReportLatency"} <= names
+    assert {
+        "GatewayRetries",
+        "AmbiguousAnswers",
+        "DynamoDBThrottles",
+        "ReadThrottleEvents",
+        "Throttles",
+        "Errors",
+    } <= names
+
+
+def test_the_stand_ins_for_metrics_the_functions_emit_are_gone(tpl):
+    drawn = {(m[1], m[4]["stat"]) for m in _metric_rows(tpl)}
+    assert ("Batches", "SampleCount") not in drawn  # JobsFinished counts finished jobs
+    assert {"NumberOfMessagesSent", "WriteThrottleEvents"}.isdisjoint(name for name, _ in drawn)
+
+
+def _metric_rows(tpl):
+    return [m for w in dashboard(tpl)["widgets"] for m in w["properties"].get("metrics", [])]
 
 
 def test_widgets_sit_on_the_24_column_grid_without_overlapping(tpl):

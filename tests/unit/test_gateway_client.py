@@ -355,10 +355,13 @@ def test_an_answer_that_says_nothing_was_processed_is_retried_and_an_ambiguous_o
     if then == RETRIED:
         assert {o.status for o in outcomes.values()} == {Status.SUBMITTED}
         assert (len(adapter.requests), sleeps) == (2, [0.5])
+        assert client.take_counts() == {"GatewayRetries": 1, "AmbiguousAnswers": 0}
     else:
         code = f"HTTP {first[0]}" if isinstance(first, tuple) and first[0] >= 500 else None
         assert outcomes == every(Outcome(Status.UNKNOWN, reason=UNKNOWN_REASON, provider_code=code))
         assert (len(adapter.requests), sleeps) == (1, [])
+        assert client.take_counts() == {"GatewayRetries": 0, "AmbiguousAnswers": 1}
+    assert client.take_counts() == {"GatewayRetries": 0, "AmbiguousAnswers": 0}
 
 
 def test_server_errors_retried_by_choice_until_attempts_run_out_leave_the_numbers_unknown():
@@ -367,6 +370,7 @@ def test_server_errors_retried_by_choice_until_attempts_run_out_leave_the_number
     reason += "the gateway answered HTTP 503"
     assert client.send(SAMPLE_ITEMS) == every(Outcome(Status.UNKNOWN, reason=reason, provider_code="HTTP 503"))
     assert len(adapter.requests) == 3
+    assert client.take_counts() == {"GatewayRetries": 2, "AmbiguousAnswers": 1}
 
 
 # -- retries ------------------------------------------------------------------------------------------

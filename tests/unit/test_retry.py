@@ -131,3 +131,12 @@ def test_with_no_time_left_no_attempt_is_made():
     attempt = Script(time, "done")
     assert retry(time).run(attempt, lambda: 0.05) == Expired(0, None, ambiguous=False)
     assert attempt.made == []
+
+
+def test_retried_attempts_are_counted_for_the_caller_to_take():
+    time = FakeTime()
+    loop = retry(time)
+    assert loop.run(Script(time, Again("busy"), Again("busy"), "done")) == "done"
+    assert loop.run(Script(time, "done")) == "done"
+    assert loop.take_retries() == 2
+    assert loop.take_retries() == 0

@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from itertools import islice
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 from smsdrop.delivery.receipts import Report, Source
 from smsdrop.delivery.settings import DeliverySettings
@@ -27,6 +28,7 @@ from smsdrop.provider.report_client import ReportClient, ReportRefused, ReportUn
 from smsdrop.store.delivery import Awaiting, DeliveryStore, moved, shards
 
 logger = Logger(child=True)
+metrics = Metrics()
 
 NO_REPORT = "no delivery report"
 ROTATE_EVERY_S = 60
@@ -128,7 +130,7 @@ class DeliveryPoller:
         error: Exception | None = None
         for move, future in zip(moves, futures, strict=True):
             try:
-                self._tally(move, future.result(), summary, counts)
+                self._tally(move, future.result(), summary, counts, now)
             except Exception as exc:  # every move is waited for and counted before the first error is raised
                 error = error or exc
         for job_id, changes in counts.items():
@@ -158,7 +160,8 @@ class DeliveryPoller:
         return min(now + interval, awaiting.submitted_at + self._settings.max_age_s)
 
     @staticmethod
-    def _tally(move: _Move, done: bool, summary: PollSummary, counts: defaultdict[str, Counter[str]]) -> None:
+    def _tally(move: _Move, done: bool, summary: PollSummary, counts: defaultdict[str, Counter[str]], now: int) -> None:
+        """Count a move on the main thread (powertools Metrics is a shared, unlocked buffer: no worker adds to it)."""
         if move.verdict is None:
             summary.pending += 1
         elif not done:
@@ -168,6 +171,12 @@ class DeliveryPoller:
             summary.delivered += move.verdict is Status.DELIVERED
             summary.undelivered += move.verdict is Status.UNDELIVERED
             summary.expired += move.source is Source.TIMEOUT
+            if move.source is Source.POLL:  # a report, not a timeout: how long it took to come
+                metrics.add_metric(
+                    name="DeliveryReportLatency",
+                    unit=MetricUnit.Seconds,
+                    value=max(0, now - move.awaiting.submitted_at),
+                )
 
 
 def _chunks(items: Iterable[Awaiting], size: int) -> Iterator[list[Awaiting]]:

@@ -9,6 +9,7 @@ the loop gives up with `Expired` instead, so the Lambda timeout never kills a ca
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar, overload
@@ -102,6 +103,14 @@ class Retry:
         self._backoff = backoff
         self._sleep = sleep
         self._jitter = jitter
+        self._lock = threading.Lock()  # `run` may be called from many threads at once
+        self._retried = 0
+
+    def take_retries(self) -> int:
+        """Attempts retried since the last take (the caller adds them to the metrics on its own thread)."""
+        with self._lock:
+            retried, self._retried = self._retried, 0
+            return retried
 
     @overload
     def run(self, attempt: Callable[[int], T | Again], time_left: None = None) -> T | Spent: ...
@@ -135,5 +144,7 @@ class Retry:
             self.name,
             extra={"attempt": failures, "code": result.code, "reason": result.reason, "delay_s": delay},
         )
+        with self._lock:
+            self._retried += 1
         if result.backoff:
             self._sleep(delay)

@@ -29,6 +29,8 @@ from smsdrop.provider.session import ProviderHttp
 logger = logging.getLogger(__name__)
 
 REFUSED_WITHOUT_REASON = "refused by the provider (no reason given)"
+AMBIGUOUS = "request may have reached the provider (an answer was ambiguous)"
+"""How an UNKNOWN call cut short after an ambiguous answer begins its reason (then why it was cut short)."""
 _STATUS = re.compile(r"-?\d+")
 _CALL_JSON = '{"appId":%s,"array":[%s]}'
 _ITEM_JSON = '{"numbers":%s,"content":%s,"senderId":%s,"orderId":%s}'
@@ -103,6 +105,14 @@ class GatewayClient(ProviderHttp):
         self._retry_server_errors = retry_server_errors
         self._lock = threading.Lock()
         self._stats = GatewayStats()
+        self._ambiguous = 0  # calls recorded UNKNOWN for an ambiguous answer, since the last take_counts
+
+    def take_counts(self) -> dict[str, int]:
+        """Retried attempts and ambiguous calls since the last take: for the caller to add to the metrics on its own
+        thread (powertools Metrics is a shared buffer without a lock; calls are made from worker threads)."""
+        with self._lock:
+            ambiguous, self._ambiguous = self._ambiguous, 0
+        return {"GatewayRetries": self._retry.take_retries(), "AmbiguousAnswers": ambiguous}
 
     @property
     def stats(self) -> GatewayStats:
@@ -123,15 +133,18 @@ class GatewayClient(ProviderHttp):
             return {}
         self._count(calls=1, numbers=len(recipients))
         result = self._retry.run(lambda attempt: self._attempt(attempt, items, recipients, time_left), time_left)
-        if isinstance(result, Expired):
-            return self._expired(result, recipients)
-        return self._spent(result, recipients) if isinstance(result, Spent) else result
+        outcomes = self._expired(result, recipients) if isinstance(result, Expired) else result
+        outcomes = self._spent(outcomes, recipients) if isinstance(outcomes, Spent) else outcomes
+        if any(_from_ambiguous_answer(o) for o in outcomes.values()):
+            with self._lock:
+                self._ambiguous += 1
+        return outcomes
 
     def _expired(self, expired: Expired, recipients: list[Recipient]) -> dict[int, Outcome]:
         if not expired.ambiguous:
             raise CallNotMade(expired.reason)
         logger.warning("gateway call out of time after an ambiguous answer", extra={"reason": expired.reason})
-        reason = f"request may have reached the provider (an answer was ambiguous); {expired.reason}"
+        reason = f"{AMBIGUOUS}; {expired.reason}"
         code = expired.last.code if expired.last else None
         return every(recipients, Outcome(Status.UNKNOWN, reason=reason, provider_code=code))
 
@@ -140,7 +153,7 @@ class GatewayClient(ProviderHttp):
             "gateway call failed", extra={"code": spent.last.code, "reason": spent.reason, "numbers": len(recipients)}
         )
         if spent.ambiguous:  # a 5xx retried by the operator's choice: an earlier attempt may have been accepted
-            reason = f"request may have reached the provider (an answer was ambiguous); {spent.reason}"
+            reason = f"{AMBIGUOUS}; {spent.reason}"
             return every(recipients, Outcome(Status.UNKNOWN, reason=reason, provider_code=spent.last.code))
         return every(recipients, Outcome(Status.FAILED, reason=spent.reason, provider_code=spent.last.code))
 
@@ -188,6 +201,13 @@ class GatewayClient(ProviderHttp):
             case HttpAnswer.STOP:
                 raise JobStop(code, f"{said}: check GATEWAY_URL ({self.url})")
         return _read_body(response.content, recipients)
+
+
+def _from_ambiguous_answer(outcome: Outcome) -> bool:
+    """Whether an outcome is UNKNOWN because the call's answer was ambiguous (not because a number went unanswered)."""
+    return outcome.status is Status.UNKNOWN and (
+        outcome.reason == UNKNOWN_REASON or outcome.reason.startswith(AMBIGUOUS)
+    )
 
 
 def _ambiguous(recipients: list[Recipient], what: str, provider_code: str | None = None) -> dict[int, Outcome]:

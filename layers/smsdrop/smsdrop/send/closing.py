@@ -152,6 +152,7 @@ def _emit_summary(job_id: str, ending: Ending, counts: Counter[Status]) -> None:
     for status in Status:
         metrics.add_metric(name=f"Numbers{status.value.title()}", unit=MetricUnit.Count, value=counts[status])
     metrics.add_metric(name="Batches", unit=MetricUnit.Count, value=ending.batches)
+    metrics.add_metric(name="JobsFinished", unit=MetricUnit.Count, value=1)
     logger.info(
         "Job finished",
         extra={

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
 from smsdrop.intake.uploads import Upload
+
+metrics = Metrics()
 
 
 class QueueContinuation:
@@ -20,3 +25,4 @@ class QueueContinuation:
     def request(self, upload: Upload) -> None:
         """Queue the upload; the invocation it triggers resumes from the saved checkpoint."""
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(upload.to_message()))
+        metrics.add_metric(name="ContinuationHops", unit=MetricUnit.Count, value=1)

@@ -80,6 +80,8 @@ class JobRunner:
                 invocation.abandon(error)
                 raise
             return invocation.fail(reason)
+        finally:
+            _emit_counts(shared.ports.gateway, shared.ports.results)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +256,15 @@ class _Invocation:
         intake = self._reader.report() if self._reader else {}  # what the summary says of the file as read
         closing = Closing(self._upload, self._lease, self._ports, self._clock, self._stream)
         return closing.close(replace(ending, intake=intake))
+
+
+def _emit_counts(*adapters: object) -> None:
+    """Add what the adapters counted on worker threads (retries, ambiguous answers, throttles) to the metrics, here
+    on the invocation's thread: powertools Metrics is one shared buffer without a lock."""
+    for adapter in adapters:
+        take: Callable[[], dict[str, int]] | None = getattr(adapter, "take_counts", None)
+        for name, count in (take() if take is not None else {}).items():
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
 
 
 def _data_rows(reader: Reader) -> int:

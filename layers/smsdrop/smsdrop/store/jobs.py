@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from smsdrop.errors import SmsdropError
@@ -29,6 +31,8 @@ from smsdrop.store.schema import (
 )
 from smsdrop.store.steering import CANCEL_REQUESTED, CLAIMS, HISTORY, PAUSE_REQUESTED, PAUSED, RESEND, Steered
 from smsdrop.store.updates import RECORDED, Update
+
+metrics = Metrics()
 
 
 class JobState(StrEnum):
@@ -104,6 +108,7 @@ class JobStore:
         or released lease; Busy otherwise."""
         if self._create(upload, owner, now, lease_s, ttl, row_shards):
             created = JobRecord(job_id=upload.job_id, state=JobState.RUNNING, generation=1, row_shards=row_shards)
+            metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=1)
             return Lease(self, created, owner)
         take_over = (
             Update()

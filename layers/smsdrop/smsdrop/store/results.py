@@ -69,6 +69,10 @@ class ResultWriter:
         self._sleep = sleep
         self._reader = RowReader(dynamodb, table, threads, attempts, sleep)
 
+    def take_counts(self) -> dict[str, int]:
+        """The wire writer's counts since the last take (see WireWriter.take_counts); none without one."""
+        return self._wire.take_counts() if self._wire is not None else {}
+
     def write(self, rows: JobRows, results: Sequence[Result], now: float) -> list[Item]:
         """Record rows nobody else is writing, 25 to a request, retrying unprocessed items; raise if any stay."""
         items = [self._item(rows, r, int(now)) for r in results]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -136,6 +137,15 @@ class WireWriter:
             retries=False,
             **tls,
         )
+        self._lock = threading.Lock()
+        self._throttled = 0  # throttled answers retried since the last take_counts
+
+    def take_counts(self) -> dict[str, int]:
+        """Throttled answers retried since the last take: for the caller to add to the metrics on its own thread
+        (powertools Metrics is a shared buffer without a lock; `put` is called from worker threads)."""
+        with self._lock:
+            throttled, self._throttled = self._throttled, 0
+        return {"DynamoDBThrottles": throttled}
 
     @classmethod
     def for_client(
@@ -200,6 +210,9 @@ class WireWriter:
             base = self._backoff.base_s(status, parsed["Error"]["Code"])
             if base is None or last:
                 raise self._error(parsed)
+            if status == 429 or parsed["Error"]["Code"] in THROTTLING_CODES:
+                with self._lock:
+                    self._throttled += 1
             self._sleep(self._delay(base, attempt))
             attempt += 1
 
