@@ -543,6 +543,7 @@ PARAMETER_DEFAULTS = [
     ("NumberCheck", "valid"),
     ("AllowedCountries", ""),
     ("GsmSafe", "false"),
+    ("RowShards", 16),
     ("ReservedConcurrency", 10),
     ("MemorySize", 512),
     ("ReportsRetentionDays", 90),
