@@ -64,6 +64,10 @@ class NotSent:
     def put(self, table: str, items: Sequence[Any]) -> None:
         """Nothing."""
 
+    def take_counts(self) -> dict[str, int]:
+        """No throttles: nothing was sent."""
+        return {}
+
 
 class Recorded:
     """A result writer whose `write` batches are kept (for the per-number loops after the run)."""
