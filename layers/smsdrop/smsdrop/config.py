@@ -48,6 +48,12 @@ class Settings:
     reject_duplicates: bool = setting("REJECT_DUPLICATES", True)
     lease_seconds: int = setting("LEASE_SECONDS", 300)
     continuation_queue_url: str = setting("CONTINUATION_QUEUE_URL", "")
+    continuation_queue_arn: str = setting("CONTINUATION_QUEUE_ARN", "")
+    """The queue a waiting job's one-time schedule sends its continuation to (send.schedules)."""
+    schedule_group: str = setting("SCHEDULE_GROUP", "")
+    """The EventBridge Scheduler group a waiting job's one-time schedule is made in."""
+    scheduler_role_arn: str = setting("SCHEDULER_ROLE_ARN", "")
+    """The role EventBridge Scheduler assumes to send that continuation (sqs:SendMessage on the queue only)."""
     connect_timeout_s: float = setting("GATEWAY_CONNECT_TIMEOUT_S", 3.05)
     read_timeout_s: float = setting("GATEWAY_READ_TIMEOUT_S", 30.0)
     max_attempts: int = setting("GATEWAY_MAX_ATTEMPTS", 5)
@@ -59,10 +65,20 @@ class Settings:
     """Calling codes rows may be sent to, e.g. `91,44`; empty: every country."""
     gsm_safe: bool = setting("GSM_SAFE", False)
     """Replace smart quotes, dashes, ellipses and odd spaces by their GSM-7 twins before sending."""
+    send_window: str = setting("SEND_WINDOW", "")
+    """Hours texts may go out, e.g. `09:00-21:00` (`21:00-06:00` crosses midnight); empty: any hour."""
+    send_window_tz: str = setting("SEND_WINDOW_TZ", "Asia/Kolkata")
+    """The IANA time zone SEND_WINDOW's hours are in."""
     max_claims_without_progress: int = setting("MAX_CLAIMS_WITHOUT_PROGRESS", 5)
     """A job claimed this often without recording a row ends FAILED ("no progress after N attempts")."""
     row_shards: int = setting("ROW_SHARDS", 16)
     """Partition keys a new job's row items are spread over (1..256), ~1,000 rows/s each (docs/table-design.md)."""
+    scale_out_bytes: int = setting("SCALE_OUT_BYTES", 0)
+    """Files of at least this many bytes go to the Step Functions engine (docs/scale-out.md); 0: never."""
+    state_machine_arn: str = setting("STATE_MACHINE_ARN", "")
+    """The scale-out state machine; without it every file stays on one function."""
+    chunk_rows: int = setting("CHUNK_ROWS", 250_000)
+    """Data rows a chunk of a scaled-out file holds (the plan cuts on record boundaries)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from smsdrop.intake.columns import Columns
 from smsdrop.intake.csv_records import CsvRecords, Record
 from smsdrop.intake.file_format import FileFormat
+from smsdrop.intake.first_seen import FirstSeen, LocalFirstSeen
 from smsdrop.intake.line_feed import ObjectBytes
 from smsdrop.intake.phone_numbers import NumberRules
 from smsdrop.intake.rejections import FileProblem, FileRefused
@@ -47,13 +48,16 @@ class RowRules:
     job_id: str = ""
     allowed_countries: frozenset[int] = frozenset()
     gsm_safe: bool = False
+    first_seen: Callable[[], FirstSeen] = LocalFirstSeen
+    """Where the duplicate and orderId checks find a key's first row (the scale-out engine gives Merge's answers)."""
 
     def check(self, columns: Columns) -> RowCheck:
         """The check of the data rows under these columns."""
         numbers = NumberRules(self.default_region, self.number_check)
         destinations = Destinations(self.allowed_countries)
         texts = TextTally(safe=self.gsm_safe)
-        return RowCheck(columns, numbers, self.reject_duplicates, self.job_id, destinations, texts)
+        seen = self.first_seen()
+        return RowCheck(columns, numbers, self.reject_duplicates, self.job_id, destinations, texts, seen)
 
 
 class RecipientReader:

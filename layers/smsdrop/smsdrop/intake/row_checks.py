@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from smsdrop.intake.bounds import CELL_CHARS, cut, shown
 from smsdrop.intake.columns import Columns
-from smsdrop.intake.first_rows import FirstRows
+from smsdrop.intake.first_seen import FirstSeen, LocalFirstSeen
 from smsdrop.intake.phone_numbers import NumberRules
 from smsdrop.intake.placeholders import Placeholders
 from smsdrop.intake.rejections import Rejected, Rejection, column_name
@@ -59,6 +59,7 @@ class RowCheck:
         job_id: str,
         destinations: Destinations = Destinations(),
         texts: TextTally | None = None,
+        first_seen: FirstSeen | None = None,
     ) -> None:
         self._names = columns.names
         self._width = len(columns.names)
@@ -68,8 +69,8 @@ class RowCheck:
         self._destinations = destinations
         self._fill = Placeholders(columns).fill
         self.texts = texts or TextTally()
-        self._order_ids = FirstRows()
-        self._sends = FirstRows() if reject_duplicates else None
+        self._first_seen = first_seen or LocalFirstSeen()
+        self._reject_duplicates = reject_duplicates
         self._order_prefix = _order_prefix(job_id)
 
     def __call__(self, fields: list[str], row: int, offset: int) -> Row | None:
@@ -89,7 +90,7 @@ class RowCheck:
                 _check_text(content, sender_id)
             if order_id:
                 self._check_order_id(order_id, row)
-            if self._sends is not None:
+            if self._reject_duplicates:
                 self._check_not_sent(number, content, row)
         except Rejected as rejected:
             return self.refuse(fields, row, offset, rejected)
@@ -120,12 +121,12 @@ class RowCheck:
             raise Rejected(Rejection.ORDER_ID_TOO_LONG, length=len(order_id), limit=ORDER_ID_LIMIT)
         if "," in order_id:
             raise Rejected(Rejection.ORDER_ID_COMMA)
-        first = self._order_ids.first(hash(order_id), row)
+        first = self._first_seen.order(order_id, row)
         if first != row:
             raise Rejected(Rejection.ORDER_ID_REPEATED, order_id=order_id, row=first)
 
     def _check_not_sent(self, number: str, content: str, row: int) -> None:
-        first = self._sends.first(hash((number, content)), row)  # type: ignore[union-attr]  # called only when duplicates are checked
+        first = self._first_seen.send(number, content, row)
         if first != row:
             raise Rejected(Rejection.DUPLICATE, row=first)
 

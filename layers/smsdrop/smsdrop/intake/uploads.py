@@ -34,6 +34,11 @@ class Upload:
         return digest[:32]
 
     @property
+    def rows_of(self) -> str:
+        """The job whose row items this upload's rows are, when not its own (a chunk of a scaled-out job)."""
+        return ""
+
+    @property
     def is_job(self) -> bool:
         """Whether this object is a file dropped for sending (under incoming/, .csv, .csv.gz or .xlsx)."""
         return self.key.startswith(INCOMING_PREFIX) and self.key.lower().endswith(JOB_SUFFIXES)

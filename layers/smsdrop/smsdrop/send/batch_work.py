@@ -18,7 +18,6 @@ from smsdrop.send.pacing import Pacer
 from smsdrop.send.ports import Gateway, Item, JobLease, Results
 from smsdrop.store.jobs import LeaseLost
 from smsdrop.store.results import Result
-from smsdrop.store.schema import JobRows
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -52,7 +51,7 @@ class BatchWork:
         resend: bool = False,
     ) -> None:
         self._lease = lease
-        self._rows = JobRows(lease.job_id, lease.record.row_shards)
+        self._rows = lease.record.row_items
         self._time_left = time_left
         self._calls = itertools.count()
         self._results = results

@@ -18,7 +18,6 @@ from smsdrop.send.failures import permanent
 from smsdrop.send.ports import JobLease, ResultsStream, RunnerPorts
 from smsdrop.send.run_result import END_OF_CLOSED_JOB, RunResult
 from smsdrop.store.jobs import JobRecord, JobState
-from smsdrop.store.schema import JobRows
 from smsdrop.store.steering import plain, with_entry
 
 logger = Logger(child=True)
@@ -99,8 +98,7 @@ class Closing:
             counts = Counter({Status(s): n for s, n in job.counts.items() if n})
             if sum(counts.values()) == ending.rows:
                 return counts, False
-        rows = JobRows(self._lease.job_id, self._lease.record.row_shards)
-        return self._ports.results.count(rows), True
+        return self._ports.results.count(self._lease.record.row_items), True
 
     def _summary(
         self, ending: Ending, counts: dict[str, int], error: str, job: JobRecord, history: list[dict[str, Any]]

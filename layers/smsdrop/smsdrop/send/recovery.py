@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from smsdrop.models import UNKNOWN_REASON, Outcome, Recipient, Row, Status
 from smsdrop.send.ports import Item, JobLease, Results, ResultsStream
 from smsdrop.store.results import Result
-from smsdrop.store.schema import JobRows
 from smsdrop.store.steering import UNSENT
 
 RECOVERED = "recovered"
@@ -40,7 +39,7 @@ class Recovery:
     ) -> None:
         self._lease = lease
         self._results = results
-        self._rows = JobRows(lease.job_id, lease.record.row_shards)
+        self._rows = lease.record.row_items
         self._stream = stream
         self._clock = clock
         self._marks = list(lease.record.in_flight)

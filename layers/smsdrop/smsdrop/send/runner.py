@@ -26,7 +26,6 @@ from smsdrop.send.resend import UnsentRows
 from smsdrop.send.run_result import RunEnd, RunResult
 from smsdrop.send.window import Window, WindowEnd
 from smsdrop.store.jobs import Busy, JobRecord, JobState, LeaseLost
-from smsdrop.store.schema import JobRows
 from smsdrop.store.steering import with_entry
 
 logger = Logger(child=True)
@@ -148,7 +147,7 @@ class _Invocation:
         try:
             rows = self._recovery.fresh(reader.rows(start))
             if record.resend:  # resumed after a stop or a cancel: only the rows it left unsent
-                items = ports.results.read(JobRows(lease.job_id, record.row_shards), start.row if start else 0)
+                items = ports.results.read(record.row_items, start.row if start else 0)
                 rows = UnsentRows(items, self._stream).pick(rows)
             batches = shared.batcher(rows, lambda: reader.position, shared.limits)
             end = window.run(batches, self._record_unknown, self._out_of_time)

@@ -22,7 +22,9 @@ from smsdrop.store.schema import (
     LEASE_EXPIRES,
     PARTITION,
     ROW_SHARDS,
+    ROWS_OF,
     SORT,
+    JobRows,
     RecordKind,
     deserialise,
     is_condition_failed,
@@ -80,6 +82,13 @@ class JobRecord:
     """Rows recorded past the checkpoint (ascending): a resumed invocation skips them without reading them."""
     parts: PartsRecord | None = None
     """The results file's parts uploaded so far, once there is one."""
+    rows_of: str = ""
+    """A chunk of a scaled-out job: the job whose partitions the rows are under (else the job's own)."""
+
+    @property
+    def row_items(self) -> JobRows:
+        """Where this job's (or chunk's) row items live."""
+        return JobRows(self.rows_of or self.job_id, self.row_shards)
 
     @property
     def is_finished(self) -> bool:
@@ -193,6 +202,8 @@ class JobStore:
         }
         if upload.size is not None:
             item["size"] = upload.size
+        if upload.rows_of:
+            item[ROWS_OF] = upload.rows_of
         try:
             self._db.put_item(
                 TableName=self._table,
@@ -254,6 +265,7 @@ def record_of(item: Mapping[str, Any]) -> JobRecord:
         row_shards=int(item.get(ROW_SHARDS, 1)),
         recorded=row_sets.unpack(_raw(item.get(RECORDED, b""))),
         parts=PartsRecord.of(item),
+        rows_of=item.get(ROWS_OF, ""),
     )
 
 

@@ -25,6 +25,8 @@ LAST_ROW = 10**ROW_DIGITS - 1
 MAX_SHARDS = 256
 SHARD_MARK = "#"  # between a job id (hex digits) and a shard number in a row item's partition key
 ROW_SHARDS = "row_shards"  # the job item's shard count: every reader of the job's rows needs it
+ROWS_OF = "rows_of"  # a chunk's item: the job whose partitions its row items are under (docs/scale-out.md)
+CHUNK_MARK = "."  # between a job id and a chunk number in a chunk's item key
 
 # Global secondary indexes and the attributes they are keyed on.
 ACTIVE_INDEX = "ActiveJobs"  # job items of RUNNING jobs, by lease expiry: the sweep's view
@@ -99,6 +101,11 @@ class JobRows:
     def key(self, row: int) -> dict[str, Any]:
         """The whole key of row `row`'s item."""
         return item_key(self.partition(row), row_rec(row))
+
+
+def chunk_id(job_id: str, index: int) -> str:
+    """The key of the item that leases chunk `index` of a scaled-out job (its rows stay under the job's shards)."""
+    return f"{job_id}{CHUNK_MARK}{index:05d}"
 
 
 def job_of(partition: str) -> str:
