@@ -39,6 +39,7 @@ class Rejection(StrEnum):
     ORDER_ID_COMMA = "ORDER_ID_COMMA"
     ORDER_ID_REPEATED = "ORDER_ID_REPEATED"
     DUPLICATE = "DUPLICATE"
+    OPTED_OUT = "OPTED_OUT"
 
     def reason(self, **details: object) -> str:
         """The message for this rejection, with `details` (lengths, rows, country codes) filled in."""
@@ -81,6 +82,7 @@ _ROW_MESSAGES: dict[Rejection, str] = {
     Rejection.ORDER_ID_COMMA: "orderId contains a comma, which the API uses to separate orderIds",
     Rejection.ORDER_ID_REPEATED: "orderId {order_id!r} repeats row {row}",
     Rejection.DUPLICATE: "duplicate of row {row}: same number and content",
+    Rejection.OPTED_OUT: "opted out",
 }
 
 

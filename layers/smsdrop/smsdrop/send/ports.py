@@ -206,6 +206,14 @@ class DryRunCheck(Protocol):
         ...
 
 
+class OptOuts(Protocol):
+    """The opt-out list: numbers never to be texted."""
+
+    def opted_out(self, numbers: Iterable[str]) -> set[str]:
+        """Those of `numbers` (E.164 digits) on the list, as it is now."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class RunnerPorts:
     """The adapters a JobRunner is built with: wrap one with `dataclasses.replace` to watch or break it."""
@@ -217,3 +225,4 @@ class RunnerPorts:
     continuation: Continuation
     results_file: ResultsFile
     dry_run: DryRunCheck
+    optouts: OptOuts

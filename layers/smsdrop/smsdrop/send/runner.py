@@ -18,6 +18,7 @@ from smsdrop.models import Batch, Position, Row
 from smsdrop.send.batch_work import BatchWork
 from smsdrop.send.batching import BatchLimits, batches
 from smsdrop.send.closing import Closing, Ending
+from smsdrop.send.opt_out_screen import screened
 from smsdrop.send.failures import permanent
 from smsdrop.send.pacing import Pacer, RateLimiter
 from smsdrop.send.ports import JobLease, Reader, RunnerPorts
@@ -149,7 +150,7 @@ class _Invocation:
             if record.resend:  # resumed after a stop or a cancel: only the rows it left unsent
                 items = ports.results.read(record.row_items, start.row if start else 0)
                 rows = UnsentRows(items, self._stream).pick(rows)
-            batches = shared.batcher(rows, lambda: reader.position, shared.limits)
+            batches = screened(shared.batcher(rows, lambda: reader.position, shared.limits), ports.optouts)
             end = window.run(batches, self._record_unknown, self._out_of_time)
         except FileRefused as refusal:
             self._record_unknown(after_run=True)  # rows an earlier holder may have sent are recorded before it ends

@@ -22,6 +22,7 @@ from smsdrop.send.continuation import QueueContinuation
 from smsdrop.send.ports import RunnerPorts
 from smsdrop.send.runner import JobRunner
 from smsdrop.store.jobs import JobStore
+from smsdrop.store.optouts import OptOutList
 from smsdrop.store.results import ResultWriter
 from smsdrop.store.wire_writer import WireWriter
 
@@ -30,7 +31,7 @@ RESULT_WRITERS = 16  # threads (and connections) writing row items: docs/perform
 
 def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
     """The runner's real adapters: the job store, result items, the gateway, the reader, the continuation queue,
-    the results file and the dry-run check."""
+    the results file, the dry-run check and the opt-out list."""
     credentials = SecretCredentials(
         SecretsProvider(boto3_client=clients.secretsmanager), settings.secret_id, settings.secret_max_age_s
     )
@@ -72,6 +73,7 @@ def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
         continuation=QueueContinuation(clients.sqs, settings.continuation_queue_url),
         results_file=ResultsFiles(clients.s3, prices(settings)),
         dry_run=dry_run,
+        optouts=OptOutList(clients.dynamodb, settings.results_table),
     )
 
 

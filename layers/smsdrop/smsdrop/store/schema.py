@@ -6,6 +6,10 @@ every module uses. A job's row items are spread over `shards` partition keys (`J
 shards lives under `<job_id>#<r mod S>`, so S partitions share its writes (docs/table-design.md); a job of one shard
 (every job made before shards existed) keeps its rows under `<job_id>` itself, beside its job item. Readers query each
 partition with `rows_query` and merge them in row order (smsdrop.store.row_reader).
+
+The opt-out list lives in the same table: one item per number, under a partition key of its own
+(`optout#<E.164 digits>`, sort key `OPTOUT`; `opt_out_key`), so a bulk add or a job's checks spread over as many
+partitions as there are numbers. A job id is hex digits, so no job's key ever starts with `optout#`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ SORT = "rec"
 ROW_DIGITS = 10
 LAST_ROW = 10**ROW_DIGITS - 1
 MAX_SHARDS = 256
+OPT_OUT_MARK = "optout#"  # the partition key of an opt-out item: this, then the number's E.164 digits
 SHARD_MARK = "#"  # between a job id (hex digits) and a shard number in a row item's partition key
 ROW_SHARDS = "row_shards"  # the job item's shard count: every reader of the job's rows needs it
 ROWS_OF = "rows_of"  # a chunk's item: the job whose partitions its row items are under (docs/scale-out.md)
@@ -48,12 +53,13 @@ class RecordKind(StrEnum):
 
     JOB = "JOB"
     ROW = "N#"
+    OPT_OUT = "OPTOUT"
 
     @classmethod
     def of(cls, rec: str) -> RecordKind | None:
         """The kind of the item whose sort key is `rec` (None for a key of no known kind)."""
-        if rec == cls.JOB:
-            return cls.JOB
+        if rec in (cls.JOB, cls.OPT_OUT):
+            return cls(rec)
         return cls.ROW if rec.startswith(cls.ROW) else None
 
 
@@ -65,6 +71,16 @@ def item_key(partition: str, rec: str) -> dict[str, Any]:
 def job_key(job_id: str) -> dict[str, Any]:
     """The key of a job's item."""
     return item_key(job_id, RecordKind.JOB.value)
+
+
+def opt_out_key(number: str) -> dict[str, Any]:
+    """The key of a number's opt-out item (`number`: E.164 digits without '+'): a partition key per number."""
+    return item_key(f"{OPT_OUT_MARK}{number}", RecordKind.OPT_OUT.value)
+
+
+def opted_out_number(key: Mapping[str, Any]) -> str:
+    """The number an opt-out item's key (wire format) is for."""
+    return str(key[PARTITION]["S"]).removeprefix(OPT_OUT_MARK)
 
 
 def row_rec(row: int) -> str:
