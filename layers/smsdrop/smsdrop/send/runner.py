@@ -18,8 +18,8 @@ from smsdrop.models import Batch, Position, Row
 from smsdrop.send.batch_work import BatchWork
 from smsdrop.send.batching import BatchLimits, batches
 from smsdrop.send.closing import Closing, Ending
-from smsdrop.send.opt_out_screen import screened
 from smsdrop.send.failures import permanent
+from smsdrop.send.opt_out_screen import screened
 from smsdrop.send.pacing import Pacer, RateLimiter
 from smsdrop.send.ports import JobLease, Reader, RunnerPorts
 from smsdrop.send.recovery import Recovery
