@@ -11,8 +11,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from smsdrop.config import Settings
 from smsdrop.send.clients import Clients
 from smsdrop.send.handler_support import run_jobs
+from smsdrop.send.optout_drops import OptOutDrops
 from smsdrop.send.runner import JobRunner
-from smsdrop.send.wiring import build_runner
+from smsdrop.send.wiring import build_optout_drops, build_runner
 
 logger = Logger()
 metrics = Metrics()
@@ -25,9 +26,15 @@ def runner() -> JobRunner:
     return build_runner(Settings.from_env(), Clients.default())
 
 
+@cache
+def optout_drops() -> OptOutDrops:
+    """What applies the opt-out files dropped under optouts/ (built on the first one)."""
+    return build_optout_drops(Settings.from_env(), Clients.default())
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Run the job of each upload in the event; objects that are not CSVs under incoming/ are ignored."""
-    return run_jobs(runner, event, context.get_remaining_time_in_millis)
+    """Run the job of each upload in the event, apply each opt-out file under optouts/; other objects are ignored."""
+    return run_jobs(runner, event, context.get_remaining_time_in_millis, optout_drops)

@@ -173,7 +173,7 @@ def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_pref
                 "Sid": "ReadUploadsOnly",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": {"Fn::Sub": f"{BUCKET_OBJECTS}/incoming/*"},
+                "Resource": [{"Fn::Sub": f"{BUCKET_OBJECTS}/incoming/*"}, {"Fn::Sub": f"{BUCKET_OBJECTS}/optouts/*"}],
             },
         ),
         (
@@ -195,6 +195,7 @@ def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_pref
                     "dynamodb:PutItem",
                     "dynamodb:UpdateItem",
                     "dynamodb:BatchWriteItem",
+                    "dynamodb:BatchGetItem",
                     "dynamodb:Query",
                 ],
                 "Resource": {"Fn::GetAtt": ["ResultsTable", "Arn"]},
@@ -298,7 +299,7 @@ def test_reports_and_their_old_versions_expire_after_the_retention_parameter(res
     assert reports["NoncurrentVersionExpiration"] == {"NoncurrentDays": {"Ref": "ReportsRetentionDays"}}
 
 
-def test_only_csv_csv_gz_and_xlsx_under_incoming_trigger_the_ingest_function(resources):
+def test_only_csv_csv_gz_and_xlsx_under_incoming_and_csv_under_optouts_trigger_the_ingest_function(resources):
     filters = set()
     for event in _props(resources, "IngestFunction")["Events"].values():
         if event["Type"] != "S3":
@@ -312,7 +313,7 @@ def test_only_csv_csv_gz_and_xlsx_under_incoming_trigger_the_ingest_function(res
         ]
         rules = {rule["Name"]: rule["Value"] for rule in event["Properties"]["Filter"]["S3Key"]["Rules"]}
         filters.add((rules["prefix"], rules["suffix"]))
-    assert filters == {("incoming/", ".csv"), ("incoming/", ".csv.gz"), ("incoming/", ".xlsx")}
+    assert filters == {("incoming/", ".csv"), ("incoming/", ".csv.gz"), ("incoming/", ".xlsx"), ("optouts/", ".csv")}
 
 
 # ---------------------------------------------------------------- table

@@ -19,6 +19,7 @@ from smsdrop.provider.credentials import SecretCredentials
 from smsdrop.provider.send_client import GatewayClient
 from smsdrop.send.clients import Clients, session_credentials
 from smsdrop.send.continuation import QueueContinuation
+from smsdrop.send.optout_drops import OptOutDrops
 from smsdrop.send.ports import RunnerPorts
 from smsdrop.send.runner import JobRunner
 from smsdrop.store.jobs import JobStore
@@ -80,6 +81,11 @@ def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
 def build_runner(settings: Settings, clients: Clients, clock: Callable[[], float] = time.time) -> JobRunner:
     """The job runner with its real adapters (the clock is for tests that let a lease run out)."""
     return JobRunner(settings, build_ports(settings, clients), clock)
+
+
+def build_optout_drops(settings: Settings, clients: Clients) -> OptOutDrops:
+    """What applies opt-out files to the list (national numbers read in DEFAULT_REGION, as a job's are)."""
+    return OptOutDrops(clients.s3, OptOutList(clients.dynamodb, settings.results_table), settings.default_region)
 
 
 def prices(settings: Settings) -> PriceTable:
