@@ -188,5 +188,13 @@ class ResultsFiles:
         if parts is not None and (saved is None or saved.upload_id != parts.upload_id):
             logger.warning("Results file state missing: the page counts only rows from here on")
             saved = Saved.after_parts(parts)
-        keys = ReportKeys.of(upload)
+        keys, saved = self.keys(upload), saved or self.fresh(upload)
         return ResultsStream(self._s3, keys, upload.bucket, state, ledger, self._prices, saved, self._clock)
+
+    def keys(self, upload: Upload) -> ReportKeys:
+        """Where the results file, summary and page of `upload`'s job go."""
+        return ReportKeys.of(upload)
+
+    def fresh(self, upload: Upload) -> Saved | None:
+        """Where a new results file starts: None, a header line and nothing else."""
+        return None

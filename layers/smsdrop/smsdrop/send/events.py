@@ -19,11 +19,16 @@ logger = Logger(child=True)
 COPY = "ObjectCreated:Copy"
 
 
+def is_continuation(event: dict[str, Any]) -> bool:
+    """Whether the event carries continuation messages (jobs under way) rather than S3 uploads."""
+    records = event.get("Records") or []
+    return bool(records) and records[0].get("eventSource") == "aws:sqs"
+
+
 def uploads_in(event: dict[str, Any]) -> list[Upload]:
     """The uploads an event names: S3 ObjectCreated records (keys URL-decoded; copies left out) or continuation
     messages."""
-    records = event.get("Records") or []
-    if records and records[0].get("eventSource") == "aws:sqs":
+    if is_continuation(event):
         return [Upload.from_message(record.json_body) for record in SQSEvent(event).records]
     uploads = []
     for record in S3Event(event).records:

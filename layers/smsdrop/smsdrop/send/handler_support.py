@@ -10,7 +10,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from smsdrop.intake.optout_file import is_opt_out_file
-from smsdrop.send.events import uploads_in
+from smsdrop.scale.starter import ScaleOut
+from smsdrop.send.events import is_continuation, uploads_in
 from smsdrop.send.optout_drops import OptOutDrops
 from smsdrop.send.runner import JobRunner
 
@@ -23,17 +24,21 @@ def run_jobs(
     event: dict[str, Any],
     remaining_ms: Callable[[], int],
     optout_drops: Callable[[], OptOutDrops] | None = None,
+    scale_out: Callable[[], ScaleOut | None] = lambda: None,
 ) -> dict[str, Any]:
     """Run the job of each upload in `event` (the runner is built on first need), and apply each opt-out file (a .csv
     under optouts/: the drops are built on first need); other objects are ignored. Each run's RunResult, as JSON, and
-    what each opt-out file did."""
-    runs, optouts = [], []
+    what each opt-out file did. An uploaded file large enough for the scale-out engine starts its state machine
+    instead (`scale_out`, built on first need; docs/scale-out.md)."""
+    runs, optouts, fresh = [], [], not is_continuation(event)
     for upload in uploads_in(event):
         if optout_drops is not None and is_opt_out_file(upload.key):
             optouts.append(optout_drops().apply(upload))
         elif not upload.is_job:
             logger.info("Ignored: not a .csv, .csv.gz or .xlsx under incoming/", extra={"key": upload.key})
             metrics.add_metric(name="UploadsIgnored", unit=MetricUnit.Count, value=1)
+        elif fresh and (engine := scale_out()) is not None and engine.takes(upload):
+            runs.append(engine.start(upload))
         else:
             logger.set_correlation_id(upload.job_id)
             runs.append(asdict(runner().run(upload, remaining_ms)))

@@ -46,13 +46,7 @@ def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
         retry_server_errors=settings.retry_server_errors,
         pool_size=max(4, settings.in_flight * 2),
     )
-    rules = RowRules(
-        default_region=settings.default_region,
-        number_check=settings.number_check,
-        reject_duplicates=settings.reject_duplicates,
-        allowed_countries=Destinations.parse(settings.allowed_countries).allowed,
-        gsm_safe=settings.gsm_safe,
-    )
+    rules = row_rules(settings)
 
     def reader(upload: Upload, job_id: str) -> RecipientReader:
         return RecipientReader(clients.s3, upload.bucket, upload.key, upload.version_id, replace(rules, job_id=job_id))
@@ -75,6 +69,17 @@ def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
         results_file=ResultsFiles(clients.s3, prices(settings)),
         dry_run=dry_run,
         optouts=OptOutList(clients.dynamodb, settings.results_table),
+    )
+
+
+def row_rules(settings: Settings) -> RowRules:
+    """How the rows of a file are checked, from the settings."""
+    return RowRules(
+        default_region=settings.default_region,
+        number_check=settings.number_check,
+        reject_duplicates=settings.reject_duplicates,
+        allowed_countries=Destinations.parse(settings.allowed_countries).allowed,
+        gsm_safe=settings.gsm_safe,
     )
 
 

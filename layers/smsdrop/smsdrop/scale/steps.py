@@ -1,0 +1,123 @@
+"""The scale-out state machine's Lambda steps, one method a state (functions/scale dispatches on `step`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from smsdrop.config import Settings
+from smsdrop.intake.reader import RecipientReader
+from smsdrop.intake.uploads import Upload
+from smsdrop.scale.chunk_ports import chunk_ports
+from smsdrop.scale.chunk_reader import ChunkReader
+from smsdrop.scale.chunks import Chunk, ChunkUpload
+from smsdrop.scale.finish import JobFinish, owner
+from smsdrop.scale.index import DigestTrail
+from smsdrop.scale.keys import ScaleKeys
+from smsdrop.scale.merge import Merge
+from smsdrop.scale.plan import Unindexed, cut, write_plan
+from smsdrop.send.clients import Clients
+from smsdrop.send.run_result import RunEnd
+from smsdrop.send.runner import JobRunner
+from smsdrop.send.wiring import row_rules
+from smsdrop.store.jobs import Busy, JobStore
+
+EXECUTION_LEASE_S = 366 * 86_400  # a Standard execution runs a year at most; the sweep never takes the job meanwhile
+AGAIN = frozenset({RunEnd.CONTINUED, RunEnd.BUSY, RunEnd.LEASE_LOST, RunEnd.PAUSED})
+"""How a chunk's invocation may end with the chunk not done: the state machine runs its Task again."""
+WAIT = frozenset({RunEnd.BUSY, RunEnd.LEASE_LOST, RunEnd.PAUSED})
+"""...after a wait: another invocation holds the chunk, or the operator paused it."""
+
+
+class ScaleSteps:
+    """Plan, Index, Merge, Send, Finish and Fail of one deployment; built once per cold start."""
+
+    def __init__(self, settings: Settings, clients: Clients, clock: Callable[[], float] = time.time) -> None:
+        self._settings, self._clients, self._clock = settings, clients, clock
+        self._store = JobStore(clients.dynamodb, settings.results_table)
+        self._runner: JobRunner | None = None
+
+    def plan(self, upload: Upload) -> dict[str, Any]:
+        """Take the job for the execution, read the file once and write its plan; `finished` if it already ended."""
+        s, now = self._settings, self._clock()
+        ttl = int(now) + s.ttl_days * 86_400
+        claim = self._store.claim(upload, owner(upload.job_id), now, EXECUTION_LEASE_S, ttl, s.row_shards)
+        if isinstance(claim, Busy) and claim.record.is_finished:
+            return {"finished": True, "chunks": 0, "key": ""}
+        reader = self._reader(upload, Unindexed)
+        key = ScaleKeys(upload.job_id).plan
+        return {
+            "finished": False,
+            "chunks": write_plan(self._s3, upload.bucket, key, cut(reader, s.chunk_rows)),
+            "key": key,
+        }
+
+    def index(self, upload: Upload, chunk: Chunk) -> dict[str, Any]:
+        """Write the digests of the chunk's keys; how many rows it indexed."""
+        trail = DigestTrail(after=chunk.start.row)
+        for _ in ChunkReader(self._reader(upload, lambda: trail), chunk).rows():
+            pass
+        key = ScaleKeys(upload.job_id).index(chunk.index)
+        self._s3.put_object(Bucket=upload.bucket, Key=key, Body=trail.to_bytes())
+        return {"indexed": len(trail.rows)}
+
+    def merge(self, upload: Upload, chunks: int) -> dict[str, Any]:
+        """Decide first occurrences over the chunks in order; write each chunk's losers; how many lost."""
+        merge, keys, lost = Merge(), ScaleKeys(upload.job_id), 0
+        for index in range(chunks):
+            body = self._s3.get_object(Bucket=upload.bucket, Key=keys.index(index))["Body"].read()
+            losers = merge.losers(DigestTrail.from_bytes(body))
+            self._s3.put_object(Bucket=upload.bucket, Key=keys.losers(index), Body=json.dumps(losers).encode())
+            lost += len(losers)
+        return {"losers": lost}
+
+    def send(self, upload: Upload, chunk: Chunk, remaining_ms: Callable[[], int]) -> dict[str, Any]:
+        """Run today's runner on the chunk until it ends or time runs short; `done` once the chunk is closed."""
+        result = self._chunk_runner().run(ChunkUpload.of(upload, chunk), remaining_ms)
+        return {"done": result.end not in AGAIN, "wait": result.end in WAIT, "end": result.end.value}
+
+    def finish(self, upload: Upload, chunks: int) -> dict[str, Any]:
+        """Join the chunks' results and close the job."""
+        summary = JobFinish(self._store, self._s3, self._clock).finish(upload, chunks)
+        return {"state": summary["state"], "rows": summary["rows"]}
+
+    def fail(self, upload: Upload, error: dict[str, Any]) -> dict[str, Any]:
+        """Close the job FAILED with the reason the state machine caught."""
+        return JobFinish(self._store, self._s3, self._clock).fail(upload, failure_reason(error))
+
+    @property
+    def _s3(self) -> Any:
+        return self._clients.s3
+
+    def _reader(self, upload: Upload, first_seen: Callable[[], Any]) -> RecipientReader:
+        rules = replace(row_rules(self._settings), job_id=upload.job_id, first_seen=first_seen)
+        return RecipientReader(self._s3, upload.bucket, upload.key, upload.version_id, rules)
+
+    def _chunk_runner(self) -> JobRunner:
+        if self._runner is None:
+            self._runner = JobRunner(self._settings, chunk_ports(self._settings, self._clients), self._clock)
+        return self._runner
+
+
+def failure_reason(error: dict[str, Any]) -> str:
+    """The reason in a Catch's error output: the function's errorMessage when its Cause is Lambda's JSON."""
+    cause = str(error.get("Cause") or "")
+    try:
+        message = json.loads(cause).get("errorMessage")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or cause or error.get("Error") or "the state machine failed")
+
+
+def dispatch(steps: ScaleSteps, event: dict[str, Any], remaining_ms: Callable[[], int]) -> dict[str, Any]:
+    """Run the step `event` names on the upload it carries."""
+    upload, step = Upload.from_message(event["upload"]), event["step"]
+    chunk = Chunk.of(event["chunk"]) if "chunk" in event else None
+    if step in ("index", "send") and chunk is not None:
+        return steps.index(upload, chunk) if step == "index" else steps.send(upload, chunk, remaining_ms)
+    if step in ("merge", "finish"):
+        return steps.merge(upload, event["chunks"]) if step == "merge" else steps.finish(upload, event["chunks"])
+    return steps.plan(upload) if step == "plan" else steps.fail(upload, event.get("error") or {})
