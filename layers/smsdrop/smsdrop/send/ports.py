@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from smsdrop.intake.uploads import Upload
     from smsdrop.models import CallItem, Outcome, Position, Row, Status
     from smsdrop.output.results_file import ReportKeys
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from smsdrop.store.lease import Completions
     from smsdrop.store.results import Result
     from smsdrop.store.schema import JobRows
+    from smsdrop.store.waiting import ScheduleRecord
 
 Item = dict[str, Any]
 """A row's item as DynamoDB stores it (its wire format)."""
@@ -103,6 +106,12 @@ class JobLease(Protocol):
 
     def pause(self, now: float, checkpoint: Position | None, history: list[dict[str, Any]]) -> bool:
         """Sleep PAUSED at `checkpoint` as the operator asked; False if the request was withdrawn meanwhile."""
+        ...
+
+    def hold(
+        self, now: float, checkpoint: Position | None, schedule: ScheduleRecord, history: list[dict[str, Any]]
+    ) -> None:
+        """Wait SCHEDULED at `checkpoint` for `schedule`; Steered (nothing changed) if a cancel or pause was asked."""
         ...
 
     def finish(
@@ -214,6 +223,26 @@ class OptOuts(Protocol):
         ...
 
 
+class SendAtCheck(Protocol):
+    """When an upload asks to be sent (its metadata `send-at`)."""
+
+    def __call__(self, upload: Upload) -> datetime | None:
+        """The instant, or None to send at once; SendAtRefused if the metadata cannot be used."""
+        ...
+
+
+class Schedules(Protocol):
+    """One-time schedules that queue a waiting job's continuation at its time (EventBridge Scheduler)."""
+
+    def create(self, upload: Upload, at: datetime, why: str) -> ScheduleRecord:
+        """A schedule queueing `upload`'s continuation at `at` (the one already made for that job and time, if any)."""
+        ...
+
+    def delete(self, schedule: ScheduleRecord) -> None:
+        """Drop `schedule` before it fires (nothing if it is gone already)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class RunnerPorts:
     """The adapters a JobRunner is built with: wrap one with `dataclasses.replace` to watch or break it."""
@@ -224,5 +253,7 @@ class RunnerPorts:
     reader_factory: ReaderFactory
     continuation: Continuation
     results_file: ResultsFile
+    send_at: SendAtCheck
+    schedules: Schedules
     dry_run: DryRunCheck
     optouts: OptOuts

@@ -7,24 +7,29 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from smsdrop.config import Settings
 from smsdrop.intake.rejections import FileRefused
+from smsdrop.intake.send_at import SendAtRefused
 from smsdrop.intake.uploads import Upload
 from smsdrop.models import Batch, Position, Row
 from smsdrop.send.batch_work import BatchWork
 from smsdrop.send.batching import BatchLimits, batches
 from smsdrop.send.closing import Closing, Ending
 from smsdrop.send.failures import permanent
+from smsdrop.send.holds import Hold
 from smsdrop.send.opt_out_screen import screened
 from smsdrop.send.pacing import Pacer, RateLimiter
 from smsdrop.send.ports import JobLease, Reader, RunnerPorts
 from smsdrop.send.recovery import Recovery
 from smsdrop.send.resend import UnsentRows
 from smsdrop.send.run_result import RunEnd, RunResult
+from smsdrop.send.send_window import SendWindow
+from smsdrop.send.waiting import Waits
 from smsdrop.send.window import Window, WindowEnd
 from smsdrop.store.jobs import Busy, JobRecord, JobState, LeaseLost
 from smsdrop.store.steering import with_entry
@@ -40,7 +45,8 @@ class JobRunner:
     """Runs jobs; one runner per cold start, shared by the invocations of that container.
 
     `batcher` groups rows into batches (smsdrop.send.batching.batches, unless a bench times it); `pacer` spaces
-    the calls (a RateLimiter at `settings.calls_per_second`, unless a test holds calls back itself).
+    the calls (a RateLimiter at `settings.calls_per_second`, unless a test holds calls back itself). `clock` (epoch
+    seconds) is every time the runner reads: leases, the send-at and the send window.
     """
 
     def __init__(
@@ -58,7 +64,8 @@ class JobRunner:
             window_rows=settings.window_rows,
         )
         pacer = pacer or RateLimiter(settings.calls_per_second)
-        self._shared = _Shared(settings, ports, clock, batcher, limits, pacer)
+        send_window = SendWindow.parse(settings.send_window, settings.send_window_tz)
+        self._shared = _Shared(settings, ports, clock, batcher, limits, pacer, send_window)
 
     def run(self, upload: Upload, remaining_ms: Callable[[], int]) -> RunResult:
         """Work on `upload`'s job until it ends or time runs short; then hand the rest over."""
@@ -94,6 +101,7 @@ class _Shared:
     batcher: Batcher
     limits: BatchLimits
     pacer: Pacer
+    send_window: SendWindow
 
     def lease_until(self) -> float:
         """When a lease renewed now runs out."""
@@ -103,6 +111,7 @@ class _Shared:
 def _busy(record: JobRecord) -> RunResult:
     end = RunEnd.ALREADY_FINISHED if record.is_finished else RunEnd.BUSY
     end = RunEnd.PAUSED if record.state is JobState.PAUSED else end
+    end = RunEnd.SCHEDULED if record.state is JobState.SCHEDULED else end
     logger.info(f"Job not claimed: {end.value.lower()}", extra={"job_id": record.job_id, "state": record.state})
     return RunResult(record.job_id, end, dict(record.counts), record.stop_reason, record.error)
 
@@ -124,18 +133,26 @@ class _Invocation:
         self._call_deadline = math.inf  # set before each batch starts (_out_of_time)
         self._stream = shared.ports.results_file.open(upload, lease, lease.record.parts)
         self._recovery = Recovery(lease, shared.ports.results, self._stream, shared.clock)
+        horizon = timedelta(days=shared.settings.ttl_days)
+        self._waits = Waits(upload, lease, shared.ports, shared.clock, shared.send_window, horizon)
 
     def execute(self) -> RunResult:
-        """Stream, batch, send and record until the file ends, the time runs short, the operator pauses the job or
-        the lease is lost."""
+        """Stream, batch, send and record until the file ends, the time runs short, the operator pauses the job, the
+        send window closes or the lease is lost; or, before a row is read, wait for the send-at or the window."""
         shared, ports, lease = self._shared, self._ports, self._lease
         recorded = self._recovery.catch_up()  # the results file up to the checkpoint, the rows recorded past it
         if lease.record.claims_without_progress >= shared.settings.max_claims_without_progress:
             return self._no_progress()
         if lease.record.pause_requested and not lease.record.cancel_requested:
             return self._pause(None)
-        reader = self._reader = ports.reader_factory(self._upload, lease.job_id)
         dry_run = ports.dry_run(self._upload)
+        try:
+            hold = self._waits.at_start()
+        except SendAtRefused as refusal:
+            return self._close(Ending(JobState.FAILED, 0, str(refusal), dry_run=dry_run))
+        if hold is not None and not (dry_run or lease.record.cancel_requested):
+            return self._wait(hold, None)
+        reader = self._reader = ports.reader_factory(self._upload, lease.job_id)
         lease_s, record = shared.settings.lease_seconds, lease.record
         work = self._work = BatchWork(
             lease, ports.results, ports.gateway, shared.pacer, self._clock, lease_s, dry_run, record.stop_reason,
@@ -151,7 +168,7 @@ class _Invocation:
                 items = ports.results.read(record.row_items, start.row if start else 0)
                 rows = UnsentRows(items, self._stream).pick(rows)
             batches = screened(shared.batcher(rows, lambda: reader.position, shared.limits), ports.optouts)
-            end = window.run(batches, self._record_unknown, self._out_of_time)
+            end = window.run(batches, self._record_unknown, self._out_of_time, self._window_closed)
         except FileRefused as refusal:
             self._record_unknown(after_run=True)  # rows an earlier holder may have sent are recorded before it ends
             return self._refuse(str(refusal), _data_rows(reader), work, window)
@@ -159,6 +176,9 @@ class _Invocation:
             return self._hand_over(work, window)
         if end is WindowEnd.PAUSED:
             return self._pause(window)
+        if end is WindowEnd.CLOSED:
+            closing = self._waits.closing()  # None only if it opened again meanwhile: go on in a fresh invocation
+            return self._wait(closing, window) if closing else self._hand_over(work, window)
         state = JobState.CANCELLED if work.cancelled else JobState.STOPPED if work.stop_reason else JobState.COMPLETED
         return self._close(Ending(state, _data_rows(reader), "", work.stop_reason, window.batches, dry_run))
 
@@ -214,6 +234,27 @@ class _Invocation:
         logger.info("Paused as the operator asked", extra={"job_id": record.job_id, "by": request.get("by")})
         counts = {str(s): n for s, n in window.counts.items()} if window else {}
         return RunResult(record.job_id, RunEnd.PAUSED, counts, batches=window.batches if window else 0)
+
+    def _wait(self, hold: Hold, window: Window | None) -> RunResult:
+        """Sleep SCHEDULED at the checkpoint until `hold.until`, when a schedule queues the continuation; or, if the
+        operator asked to cancel or pause meanwhile, hand over as usual (the next invocation does as asked)."""
+        checkpoint = window.checkpoint if window else self._lease.record.checkpoint
+        if window is not None:
+            self._stream.hand_over()
+        if not self._waits.wait(hold, checkpoint):
+            self._lease.release(self._clock(), checkpoint)
+            self._ports.continuation.request(self._upload)
+            return RunResult(self._lease.job_id, RunEnd.CONTINUED)
+        counts = {str(s): n for s, n in window.counts.items()} if window else {}
+        return RunResult(self._lease.job_id, RunEnd.SCHEDULED, counts, batches=window.batches if window else 0)
+
+    def _window_closed(self) -> bool:
+        """Whether the send window has closed; asked before each batch. A batch that sends nothing (a dry run, a stopped
+        or cancelled job) needs no window."""
+        work = self._work
+        if work is None or work.dry_run or work.stop_reason or work.cancelled:
+            return False
+        return self._waits.closing() is not None
 
     def _out_of_time(self) -> bool:
         """Whether to hand over now; asked once before each batch, which also sets the calls' deadline."""

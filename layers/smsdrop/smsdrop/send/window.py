@@ -33,6 +33,8 @@ class WindowEnd(Enum):
     """Time ran short: the rest is for a fresh invocation."""
     PAUSED = "paused"
     """The operator asked for a pause: nothing more was marked in flight."""
+    CLOSED = "closed"
+    """The send window closed: nothing more was started (none need have been: the window is a promise)."""
 
 
 class Window:
@@ -81,12 +83,18 @@ class Window:
         self._past.add(rows)
         self._untold.batches.extend(marks)
 
-    def run(self, work: Iterator[Batch], between: Callable[[], None], out_of_time: Callable[[], bool]) -> WindowEnd:
+    def run(
+        self,
+        work: Iterator[Batch],
+        between: Callable[[], None],
+        out_of_time: Callable[[], bool],
+        closed: Callable[[], bool] = lambda: False,
+    ) -> WindowEnd:
         """Start every batch of `work` (`between` runs before each and after the last) and wait for them all; how
-        the run ended (early: time running short, or a pause asked for)."""
+        the run ended (early: time running short, a pause asked for, or the send window `closed`)."""
         with ThreadPoolExecutor(max_workers=self._in_flight, thread_name_prefix="send") as pool:
             try:
-                finished = self._dispatch(work, pool, between, out_of_time)
+                finished = self._dispatch(work, pool, between, out_of_time, closed)
             finally:
                 self._harvest(ALL_COMPLETED)
         self._tell_done()
@@ -98,6 +106,7 @@ class Window:
         pool: ThreadPoolExecutor,
         between: Callable[[], None],
         out_of_time: Callable[[], bool],
+        closed: Callable[[], bool],
     ) -> WindowEnd:
         for batch in work:
             between()
@@ -107,6 +116,8 @@ class Window:
                 self._harvest(FIRST_COMPLETED)
             if self.handed_back:  # a call was not made in time: no more are started
                 return WindowEnd.OUT_OF_TIME
+            if closed():  # asked as late as can be: right before the batch would start
+                return WindowEnd.CLOSED
             try:
                 self._start(pool, batch)
             except Steered as steered:  # a pause: this batch and the rest are read again when the job is resumed

@@ -12,6 +12,7 @@ from smsdrop.config import Settings
 from smsdrop.intake.dry_run import is_dry_run
 from smsdrop.intake.reader import RecipientReader, RowRules
 from smsdrop.intake.row_checks import Destinations
+from smsdrop.intake.send_at import read_send_at
 from smsdrop.intake.uploads import Upload
 from smsdrop.output.results_stream import ResultsFiles
 from smsdrop.output.sms_parts import PriceTable
@@ -22,6 +23,7 @@ from smsdrop.send.continuation import QueueContinuation
 from smsdrop.send.optout_drops import OptOutDrops
 from smsdrop.send.ports import RunnerPorts
 from smsdrop.send.runner import JobRunner
+from smsdrop.send.schedules import ContinuationSchedules
 from smsdrop.store.jobs import JobStore
 from smsdrop.store.optouts import OptOutList
 from smsdrop.store.results import ResultWriter
@@ -67,6 +69,8 @@ def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
         reader_factory=reader,
         continuation=QueueContinuation(clients.sqs, settings.continuation_queue_url),
         results_file=ResultsFiles(clients.s3, prices(settings)),
+        send_at=lambda upload: read_send_at(clients.s3, upload),
+        schedules=ContinuationSchedules(clients.scheduler_client, settings),
         dry_run=dry_run,
         optouts=OptOutList(clients.dynamodb, settings.results_table),
     )

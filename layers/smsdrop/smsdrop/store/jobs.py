@@ -33,6 +33,7 @@ from smsdrop.store.schema import (
 )
 from smsdrop.store.steering import CANCEL_REQUESTED, CLAIMS, HISTORY, PAUSE_REQUESTED, PAUSED, RESEND, Steered
 from smsdrop.store.updates import RECORDED, Update
+from smsdrop.store.waiting import CLAIM_EARLY_S, SCHEDULE, SCHEDULED, ScheduleRecord
 
 metrics = Metrics()
 
@@ -42,6 +43,7 @@ class JobState(StrEnum):
 
     RUNNING = "RUNNING"
     PAUSED = PAUSED
+    SCHEDULED = SCHEDULED
     COMPLETED = "COMPLETED"
     STOPPED = "STOPPED"
     FAILED = "FAILED"
@@ -82,6 +84,8 @@ class JobRecord:
     """Rows recorded past the checkpoint (ascending): a resumed invocation skips them without reading them."""
     parts: PartsRecord | None = None
     """The results file's parts uploaded so far, once there is one."""
+    schedule: ScheduleRecord | None = None
+    """The schedule a SCHEDULED job waits for (as the claim found it: a holder's record keeps it, the item does not)."""
     rows_of: str = ""
     """A chunk of a scaled-out job: the job whose partitions the rows are under (else the job's own)."""
 
@@ -114,7 +118,7 @@ class JobStore:
         self, upload: Upload, owner: str, now: float, lease_s: int, ttl: int, row_shards: int = 1
     ) -> Lease | Busy:
         """Create the job (its rows over `row_shards` partitions), or take its lease if it is RUNNING with an expired
-        or released lease; Busy otherwise."""
+        or released lease, or SCHEDULED and due (its schedule fired); Busy otherwise."""
         if self._create(upload, owner, now, lease_s, ttl, row_shards):
             created = JobRecord(job_id=upload.job_id, state=JobState.RUNNING, generation=1, row_shards=row_shards)
             metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=1)
@@ -127,10 +131,14 @@ class JobStore:
             .set("updated_at = :now", {":now": int(now)})
             .add(f"{CLAIMS} :one")
             .when(
-                f"#state = :running AND {LEASE_EXPIRES} < :now",
-                {":running": str(JobState.RUNNING)},
+                f"(#state = :running AND {LEASE_EXPIRES} < :now) OR (#state = :scheduled AND {LEASE_EXPIRES} < :due)",
+                {":running": str(JobState.RUNNING), ":scheduled": SCHEDULED, ":due": int(now) + CLAIM_EARLY_S},
                 {"#state": "state"},
             )
+            # a waiting job whose schedule fired (or fires within CLAIM_EARLY_S) runs again, its schedule done with
+            .set("#state = :running")
+            .set(f"{ACTIVE} = :running")
+            .remove(SCHEDULE)
         )
         old = self._apply(upload.job_id, take_over, returns="ALL_OLD")
         if old is None:
@@ -265,6 +273,7 @@ def record_of(item: Mapping[str, Any]) -> JobRecord:
         row_shards=int(item.get(ROW_SHARDS, 1)),
         recorded=row_sets.unpack(_raw(item.get(RECORDED, b""))),
         parts=PartsRecord.of(item),
+        schedule=ScheduleRecord.of(item.get(SCHEDULE)),
         rows_of=item.get(ROWS_OF, ""),
     )
 

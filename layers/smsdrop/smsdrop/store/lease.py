@@ -14,6 +14,7 @@ from smsdrop.store.file_parts import PartsRecord
 from smsdrop.store.schema import ACTIVE, LEASE_EXPIRES
 from smsdrop.store.steering import CANCEL_REQUESTED, CLAIMS, HISTORY, PAUSE_REQUESTED, PAUSED, RESEND, Steered
 from smsdrop.store.updates import Update
+from smsdrop.store.waiting import SCHEDULE, SCHEDULED, ScheduleRecord
 
 if TYPE_CHECKING:
     from smsdrop.store.jobs import JobRecord, JobState, JobStore
@@ -116,6 +117,26 @@ class Lease:
         except Steered:
             return False
         return True
+
+    def hold(
+        self, now: float, checkpoint: Position | None, schedule: ScheduleRecord, history: list[dict[str, Any]]
+    ) -> None:
+        """Let the job wait at `checkpoint` for `schedule` to queue its continuation: SCHEDULED, no lease, in the
+        sweep's view under SCHEDULED until the schedule's time. Refused (Steered, nothing changed) once the operator
+        asked to cancel or pause the job: hand over instead."""
+        update = (
+            Update()
+            .set("#state = :held", {":held": SCHEDULED}, {"#state": "state"})
+            .set(f"{ACTIVE} = :held")
+            .set(f"{LEASE_EXPIRES} = :at", {":at": schedule.at})
+            .set(f"{SCHEDULE} = :schedule", {":schedule": schedule.item()})
+            .set(f"{CLAIMS} = :zero", {":zero": 0})
+            .set("updated_at = :now", {":now": int(now)})
+            .set(f"{HISTORY} = :h", {":h": history})
+            .set_checkpoint(checkpoint)
+            .remove("lease_owner")
+        )
+        self._store.apply_held(self.job_id, self.owner, update, steered=True)
 
     def finish(
         self,
