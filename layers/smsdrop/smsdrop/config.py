@@ -65,6 +65,14 @@ class Settings:
     """Calling codes rows may be sent to, e.g. `91,44`; empty: every country."""
     gsm_safe: bool = setting("GSM_SAFE", False)
     """Replace smart quotes, dashes, ellipses and odd spaces by their GSM-7 twins before sending."""
+    max_rows_per_job: int = setting("MAX_ROWS_PER_JOB", 0)
+    """A file of more data rows is refused whole before anything is sent; 0: no cap."""
+    max_cost_per_job: str = setting("MAX_COST_PER_JOB", "")
+    """A file whose estimated cost (PRICES_PER_PART's currency) is more is refused whole before anything is sent;
+    empty or 0: no cap."""
+    check_first_below_bytes: int = setting("CHECK_FIRST_BELOW_BYTES", 50_000_000)
+    """A file smaller than this (the object's bytes) is read and checked whole before its first batch is sent (as
+    a cap always asks); 0: only with a cap."""
     send_window: str = setting("SEND_WINDOW", "")
     """Hours texts may go out, e.g. `09:00-21:00` (`21:00-06:00` crosses midnight); empty: any hour."""
     send_window_tz: str = setting("SEND_WINDOW_TZ", "Asia/Kolkata")

@@ -4,11 +4,14 @@ is left under reports/optouts/, and job files still go to the runner."""
 import io
 import json
 
+from aws_lambda_powertools import Logger
 from botocore.response import StreamingBody
 
 from smsdrop.intake.uploads import Upload
 from smsdrop.send.handler_support import run_jobs
 from smsdrop.send.optout_drops import OptOutDrops
+
+Logger()  # the parent of the package's child loggers, as the handler's is
 
 
 class ListOfNumbers:

@@ -113,6 +113,8 @@ class FileProblem(StrEnum):
     LINE_TOO_LONG = "LINE_TOO_LONG"
     UNCLOSED_QUOTE = "UNCLOSED_QUOTE"
     TOO_MANY_BLANK_LINES = "TOO_MANY_BLANK_LINES"
+    OVER_MAX_ROWS = "OVER_MAX_ROWS"
+    OVER_MAX_COST = "OVER_MAX_COST"
 
     def reason(self, **details: object) -> str:
         """The message for this problem, with `details` filled in."""
@@ -138,6 +140,8 @@ _FILE_MESSAGES: dict[FileProblem, str] = {
         "or the field is longer than any CSV cell should be)"
     ),
     FileProblem.TOO_MANY_BLANK_LINES: "the file has more than {limit} blank lines: is this a CSV file?",
+    FileProblem.OVER_MAX_ROWS: "{rows} rows is over MAX_ROWS_PER_JOB {limit}: nothing was sent",
+    FileProblem.OVER_MAX_COST: "estimated cost {cost} ({rows} rows) is over MAX_COST_PER_JOB {limit}: nothing was sent",
 }
 
 

@@ -18,6 +18,7 @@ from smsdrop.output.results_stream import ResultsFiles
 from smsdrop.output.sms_parts import PriceTable
 from smsdrop.provider.credentials import SecretCredentials
 from smsdrop.provider.send_client import GatewayClient
+from smsdrop.send.check_first import Caps, CheckedFirst
 from smsdrop.send.clients import Clients, session_credentials
 from smsdrop.send.continuation import QueueContinuation
 from smsdrop.send.optout_drops import OptOutDrops
@@ -50,8 +51,14 @@ def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
     )
     rules = row_rules(settings)
 
-    def reader(upload: Upload, job_id: str) -> RecipientReader:
+    caps = Caps.from_settings(settings, prices(settings))
+
+    def recipients(upload: Upload, job_id: str) -> RecipientReader:
         return RecipientReader(clients.s3, upload.bucket, upload.key, upload.version_id, replace(rules, job_id=job_id))
+
+    def reader(upload: Upload, job_id: str) -> CheckedFirst:
+        """The job's reader, which reads the whole file first when the caps say so (smsdrop.send.check_first)."""
+        return CheckedFirst(recipients(upload, job_id), lambda: recipients(upload, job_id), caps, upload)
 
     def dry_run(upload: Upload) -> bool:
         return is_dry_run(clients.s3, upload)
