@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ class Names:
     secret: str = "smsdrop/gateway"
     queue: str = "smsdrop-continuation"
     dead_letter_queue: str = "smsdrop-continuation-dead-letter"
+    schedule_group: str = "smsdrop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +107,8 @@ def behind_limits(endpoint: str, limits: AwsLimits | None) -> Iterator[str]:
 
 
 def create_stack(endpoint: str, names: Names = Names(), secret_value: str | None = None) -> LocalAws:
-    """Create the bucket, table, secret and queues of template.yaml at `endpoint` (moto server, or any endpoint that
-    speaks the AWS APIs)."""
+    """Create the bucket, table, secret, queues and schedule group of template.yaml at `endpoint` (moto server, or any
+    endpoint that speaks the AWS APIs)."""
     aws = LocalAws(endpoint=endpoint, names=names)
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=names.bucket)
@@ -118,7 +119,15 @@ def create_stack(endpoint: str, names: Names = Names(), secret_value: str | None
     sqs = aws.client("sqs")
     sqs.create_queue(QueueName=names.queue)
     sqs.create_queue(QueueName=names.dead_letter_queue)
+    create_schedule_group(aws.client("scheduler"), names.schedule_group)
     return aws
+
+
+def create_schedule_group(scheduler: Any, name: str) -> None:
+    """The stack's EventBridge Scheduler group (one moto server may hold it already: each test's names are its own,
+    the group need not be)."""
+    with suppress(scheduler.exceptions.ConflictException):
+        scheduler.create_schedule_group(Name=name)
 
 
 def create_results_table(dynamodb: Any, name: str) -> None:

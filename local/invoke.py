@@ -9,6 +9,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -19,7 +21,10 @@ import yaml
 
 from local import ROOT
 from local.aws import LocalAws
+from smsdrop.config import Settings
 from smsdrop.intake.uploads import Upload
+from smsdrop.send.clients import Clients
+from smsdrop.send.wiring import build_runner
 from smsdrop.store.schema import job_key
 
 EVENTS = ROOT / "events"
@@ -98,7 +103,8 @@ class Invoker:
     """Uploads a file and invokes the handler until its continuation queue is empty, or loop detection stops it.
 
     `recursion`: whether the function may run in a recursive loop (default: as template.yaml says);
-    `checks_per_invocation`: each invocation's time reads `short_ms` after it was asked that many times (LocalContext).
+    `checks_per_invocation`: each invocation's time reads `short_ms` after it was asked that many times (LocalContext);
+    `clock`: the time the handler's runner reads (epoch seconds; default: the real time).
     """
 
     def __init__(
@@ -110,6 +116,7 @@ class Invoker:
         recursion: bool | None = None,
         checks_per_invocation: int | None = None,
         short_ms: int = 0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._aws = aws
         self._budget_ms = budget_ms
@@ -117,13 +124,16 @@ class Invoker:
         self._recursion = recursion_allowed() if recursion is None else recursion
         self._checks = checks_per_invocation
         self._short_ms = short_ms
+        self._clock = clock
         self._sqs = aws.client("sqs")
         self._queue_url = self._sqs.get_queue_url(QueueName=aws.names.queue)["QueueUrl"]
 
-    def upload(self, path: Path, key: str) -> Upload:
-        """Put the file under `key` as an operator would; the answer's version makes the job id."""
+    def upload(self, path: Path, key: str, metadata: dict[str, str] | None = None) -> Upload:
+        """Put the file under `key` (with `metadata`) as an operator would; the answer's version makes the job id."""
         with path.open("rb") as body:
-            answer = self._aws.client("s3").put_object(Bucket=self._aws.names.bucket, Key=key, Body=body)
+            answer = self._aws.client("s3").put_object(
+                Bucket=self._aws.names.bucket, Key=key, Body=body, Metadata=metadata or {}
+            )
         return Upload(self._aws.names.bucket, key, answer.get("VersionId"), answer["ETag"], path.stat().st_size)
 
     def run_to_end(self, upload: Upload) -> Chain:
@@ -136,7 +146,8 @@ class Invoker:
         if self._progress:
             threading.Thread(target=self._report, args=(upload.job_id, stop), daemon=True).start()
         try:
-            handler(s3_put_event(upload), self._context())
+            with self._clocked():
+                handler(s3_put_event(upload), self._context())
             return self.follow(first=1)
         finally:
             stop.set()
@@ -152,9 +163,26 @@ class Invoker:
             if hop > MAX_HOPS and not self._recursion:
                 self._to_dead_letter(message)
                 return Chain(first + hop - 1, stopped_at_hop=hop)
-            handler(continuation_event(message["Body"], message["MessageId"]), self._context())
+            with self._clocked():
+                handler(continuation_event(message["Body"], message["MessageId"]), self._context())
             self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
         return Chain(first + hop)
+
+    @contextmanager
+    def _clocked(self) -> Iterator[None]:
+        """The handler's runner on this invoker's clock, if it has one: a fresh cold start with it (as `runner()`
+        builds it, but the clock), put back afterwards."""
+        if self._clock is None:
+            yield
+            return
+        import ingest.app as app
+
+        clock, real = self._clock, app.runner
+        app.runner = cache(lambda: build_runner(Settings.from_env(), Clients.default(), clock))
+        try:
+            yield
+        finally:
+            app.runner = real
 
     def _context(self) -> LocalContext:
         return LocalContext(self._budget_ms, checks=self._checks, short_ms=self._short_ms)

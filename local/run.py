@@ -5,6 +5,8 @@ python -m local.run PATH [--json] [--numbers-per-call N] [--in-flight N] [--late
                          [--time-checks N] [--recursive-loop Allow|Terminate]
                          [--gateway-url URL --allow-http] [--report [--report-dir DIR] [--open]]
                          [--no-aws-limits | --table-write-units N] [--aws-url URL]
+                         [--now TIME] [--send-at TIME] [--send-window HH:MM-HH:MM [--send-window-tz ZONE]]
+                         [--minutes-per-call N]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -28,16 +31,19 @@ from local.aws import LocalAws, Names, behind_limits, create_stack, default_limi
 from local.aws_limits import AwsLimits
 from local.gateway_sim import Faults, GatewaySimulator
 from local.invoke import Chain, Invoker
+from local.scheduler_clock import LocalClock, SchedulerClock
 from local.steering import HookedSimulator, cancel_after, operator, resume_after_stop
 from local.summary import Summary, read_summary
 from smsdrop.config import Settings
 from smsdrop.delivery.settings import DeliverySettings
 from smsdrop.delivery.wiring import build_poller
+from smsdrop.intake.send_at import SEND_AT_METADATA
 from smsdrop.intake.uploads import Upload
 from smsdrop.output.results_file import ReportKeys
 from smsdrop.store.schema import job_key
 
 EXAMPLE_PRICES = '{"91": 0.0022, "44": 0.035, "default": 0.01}'
+LOCAL_SCHEDULER_ROLE = "arn:aws:iam::123456789012:role/smsdrop-scheduler"  # moto checks no role
 SIM_CREDENTIALS = {"apiKey": "local-key", "apiSecret": "local-secret", "appId": "local-app"}
 
 
@@ -73,8 +79,17 @@ class Options:
     aws_url: str | None = None
     allowed_countries: str = ""
     gsm_safe: bool = False
+    max_rows: int = 0
+    max_cost: str = ""
+    check_first_below: int = 50_000_000
+    optouts: Path | None = None
     cancel_after: int | None = None
     resume_after_stop: bool = False
+    now: str | None = None
+    send_at: str | None = None
+    send_window: str = ""
+    send_window_tz: str = "Asia/Kolkata"
+    minutes_per_call: float = 0.0
 
 
 def parse(argv: Sequence[str]) -> Options:
@@ -108,11 +123,22 @@ def parse(argv: Sequence[str]) -> Options:
     p.add_argument("--aws-url", default=None, help="an AWS-compatible endpoint already running, instead of moto")
     p.add_argument("--allowed-countries", default="", help="ALLOWED_COUNTRIES: calling codes, e.g. 91,44")
     p.add_argument("--gsm-safe", action="store_true", help="GSM_SAFE: smart quotes, dashes... to GSM-7 twins")
+    p.add_argument("--max-rows", type=int, default=0, help="MAX_ROWS_PER_JOB (0: no cap)")
+    p.add_argument("--max-cost", default="", help="MAX_COST_PER_JOB in the --prices currency (empty: no cap)")
+    p.add_argument("--check-first-below", type=int, default=50_000_000, help="CHECK_FIRST_BELOW_BYTES")
+    p.add_argument("--optouts", type=Path, default=None, help="an opt-out CSV dropped under optouts/ first")
     p.add_argument("--cancel-after", type=int, default=None, help="smsdrop cancel once N numbers are accepted")
     p.add_argument("--resume-after-stop", action="store_true", help="top the balance up and smsdrop resume")
+    p.add_argument("--now", default=None, help="start the clock here (ISO 8601 with offset); schedules fire at once")
+    p.add_argument("--send-at", default=None, help="the upload's send-at metadata (ISO 8601 with offset)")
+    p.add_argument("--send-window", default="", help="SEND_WINDOW: hours texts may go out, e.g. 09:00-21:00")
+    p.add_argument("--send-window-tz", default="Asia/Kolkata", help="SEND_WINDOW_TZ: the window's IANA zone")
+    p.add_argument("--minutes-per-call", type=float, default=0.0, help="the clock moves on this much a call")
     options = Options(**vars(p.parse_args(argv)))
-    if options.cancel_after is not None and options.gateway_url:
-        p.error("--cancel-after counts the numbers the simulator accepted: it cannot be used with --gateway-url")
+    if (options.cancel_after is not None or options.minutes_per_call) and options.gateway_url:
+        p.error("--cancel-after and --minutes-per-call count the simulator's calls: not with --gateway-url")
+    if options.now is not None and datetime.fromisoformat(options.now).tzinfo is None:
+        p.error("--now needs a UTC offset, e.g. 2026-12-01T08:00:00+05:30")
     return replace(options, report=True) if options.open_page else options
 
 
@@ -140,13 +166,19 @@ def run(options: Options) -> Summary:
         gateway_url = options.gateway_url or simulator.base_url  # type: ignore[union-attr]
         stack.enter_context(_environment(aws, options, gateway_url))
         started = time.monotonic()
+        clock = LocalClock(datetime.fromisoformat(options.now).timestamp() if options.now else None)
         with redirect_stdout(logs):
-            invoker = _invoker(aws, options)
+            invoker = _invoker(aws, options, clock)
+            if options.optouts is not None:
+                drop_optouts(invoker, options.optouts)
             folder = "incoming/dry-run/" if options.dry_run else "incoming/"
-            upload = invoker.upload(options.path, key=f"{folder}{options.path.name}")
+            metadata = {SEND_AT_METADATA: options.send_at} if options.send_at else {}
+            upload = invoker.upload(options.path, key=f"{folder}{options.path.name}", metadata=metadata)
             if options.cancel_after is not None:
                 cancel_after(simulator, options.cancel_after, operator(aws), lambda: upload.job_id)
-            chain = invoker.run_to_end(upload)
+            if simulator is not None and options.minutes_per_call:
+                _time_passes(simulator, clock, options.minutes_per_call * 60)
+            chain = _through_schedules(aws, upload, invoker, clock, invoker.run_to_end(upload))
             resumed = _resumed(aws, upload, simulator, invoker) if options.resume_after_stop else None
             if resumed is not None:
                 more, before = resumed
@@ -163,6 +195,35 @@ def run(options: Options) -> Summary:
             folder = options.report_dir or Path(tempfile.gettempdir()) / "smsdrop-reports" / summary.job_id
             summary = replace(summary, page=save_page(aws, ReportKeys(**summary.reports), folder))
         return summary
+
+
+def _time_passes(simulator: HookedSimulator, clock: LocalClock, seconds: float) -> None:
+    """Each call the simulator answers moves the clock on by `seconds` (after any hook already there)."""
+    before = simulator.after_accepting
+
+    def tick(total: int) -> None:
+        if before is not None:
+            before(total)
+        clock.advance(seconds)
+
+    simulator.after_accepting = tick
+
+
+def _through_schedules(aws: LocalAws, upload: Upload, invoker: Invoker, clock: LocalClock, chain: Chain) -> Chain:
+    """While the job waits SCHEDULED: move the clock on to its schedule, fire it as EventBridge Scheduler would (its
+    continuation to the queue) and follow the continuations; the whole chain."""
+    scheduler = SchedulerClock(aws, aws.names.schedule_group)
+    while _state(aws, upload) == "SCHEDULED" and (at := scheduler.next_at()) is not None:
+        clock.to(at)
+        scheduler.fire(clock())
+        more = invoker.follow()
+        chain = Chain(chain.invocations + more.invocations, more.stopped_at_hop)
+    return chain
+
+
+def _state(aws: LocalAws, upload: Upload) -> str:
+    job = aws.client("dynamodb").get_item(TableName=aws.names.table, Key=job_key(upload.job_id))["Item"]
+    return str(job["state"]["S"])
 
 
 def _resumed(
@@ -202,6 +263,7 @@ def _names(options: Options) -> Names:
         secret=f"smsdrop/gateway-{run}",
         queue=f"smsdrop-continuation-{run}",
         dead_letter_queue=f"smsdrop-continuation-dead-letter-{run}",
+        schedule_group=f"smsdrop-{run}",
     )
 
 
@@ -210,7 +272,7 @@ def _time_margin_ms(options: Options) -> int:
     return min(60_000, options.remaining_ms // 4)
 
 
-def _invoker(aws: LocalAws, options: Options) -> Invoker:
+def _invoker(aws: LocalAws, options: Options, clock: LocalClock) -> Invoker:
     recursion = None if options.recursive_loop is None else options.recursive_loop == "Allow"
     return Invoker(
         aws,
@@ -219,7 +281,16 @@ def _invoker(aws: LocalAws, options: Options) -> Invoker:
         recursion=recursion,
         checks_per_invocation=options.time_checks,
         short_ms=_time_margin_ms(options) - 1,
+        clock=clock,
     )
+
+
+def drop_optouts(invoker: Invoker, path: Path) -> None:
+    """Drop `path` under optouts/ and invoke the handler for it, as its S3 event would: its numbers go on the list."""
+    from ingest.app import optout_drops
+
+    optout_drops.cache_clear()  # built again for this run's stack
+    invoker.run_to_end(invoker.upload(path, key=f"optouts/{path.name}"))
 
 
 def save_page(aws: LocalAws, keys: ReportKeys, folder: Path) -> dict[str, str]:
@@ -302,7 +373,9 @@ _DEVNULL = open(os.devnull, "w")  # noqa: SIM115 - the handler's logger keeps it
 @contextmanager
 def _environment(aws: LocalAws, options: Options, gateway_url: str) -> Iterator[None]:
     """The function's environment, as template.yaml sets it, pointed at the local stack."""
-    queue_url = aws.client("sqs").get_queue_url(QueueName=aws.names.queue)["QueueUrl"]
+    sqs = aws.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=aws.names.queue)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     env = aws.env() | {
         "RESULTS_TABLE": aws.names.table,
         "GATEWAY_SECRET_ID": aws.names.secret,
@@ -316,7 +389,15 @@ def _environment(aws: LocalAws, options: Options, gateway_url: str) -> Iterator[
         "PRICES_PER_PART": options.prices,
         "ALLOWED_COUNTRIES": options.allowed_countries,
         "GSM_SAFE": str(options.gsm_safe).lower(),
+        "MAX_ROWS_PER_JOB": str(options.max_rows),
+        "MAX_COST_PER_JOB": options.max_cost,
+        "CHECK_FIRST_BELOW_BYTES": str(options.check_first_below),
         "CONTINUATION_QUEUE_URL": queue_url,
+        "CONTINUATION_QUEUE_ARN": queue_arn,
+        "SCHEDULE_GROUP": aws.names.schedule_group,
+        "SCHEDULER_ROLE_ARN": LOCAL_SCHEDULER_ROLE,
+        "SEND_WINDOW": options.send_window,
+        "SEND_WINDOW_TZ": options.send_window_tz,
         "LEASE_SECONDS": "60",
         "POWERTOOLS_SERVICE_NAME": "smsdrop",
         "POWERTOOLS_METRICS_NAMESPACE": "smsdrop",

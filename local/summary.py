@@ -131,8 +131,12 @@ def read_summary(
 
 
 def _history_line(entry: dict[str, Any]) -> str:
-    facts = "".join(f" {k}={v}" for k, v in entry.items() if k not in ("event", "at"))
-    return f"history: {entry['event']} at {time.strftime('%H:%M:%S', time.gmtime(entry['at']))}{facts}"
+    facts = "".join(f" {k}={_utc(v) if k == 'until' else v}" for k, v in entry.items() if k not in ("event", "at"))
+    return f"history: {entry['event']} at {_utc(entry['at'])}{facts}"
+
+
+def _utc(epoch_s: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch_s))
 
 
 def _first_rejected(dynamodb: Any, table: str, rows: JobRows, limit: int = 5) -> list[tuple[int, str, str]]:

@@ -105,7 +105,8 @@ def cancel(target: Target, job_ref: str, by: str) -> str:
     woken = target.controls.cancel(job.record.job_id, by)
     if woken is not None:
         _continue(target, woken)
-        return f"job {job.record.job_id}: cancel requested; it was paused, a continuation records its rows CANCELLED"
+        was = "scheduled (its schedule is deleted)" if job.state.value == "SCHEDULED" else "paused"
+        return f"job {job.record.job_id}: cancel requested; it was {was}, a continuation records its rows CANCELLED"
     return f"job {job.record.job_id}: cancel requested; batches in flight finish, nothing more is sent"
 
 

@@ -103,6 +103,8 @@ def _progress_text(progress: Progressed) -> str:
 
 def _facts(job: JobView) -> Iterable[tuple[str, str]]:
     record = job.record
+    if record.state is JobState.SCHEDULED and record.schedule is not None:
+        yield "scheduled", f"sends at {_when(record.schedule.at)} ({record.schedule.why})"
     for label, value in (("stop reason", record.stop_reason), ("error", record.error)):
         if value:
             yield label, value
@@ -131,7 +133,9 @@ def jobs_lines(jobs: Iterable[JobView], ended: Iterable[dict[str, Any]]) -> list
     """What `smsdrop jobs` prints: running and paused jobs, then the latest ended ones (from their summaries)."""
     lines = [f"{'job':32}  {'state':9}  {'rows':>9}  file"]
     for job in jobs:
-        lines.append(f"{job.record.job_id:32}  {job.state:9}  {sum(job.record.counts.values()):>9,}  {job.upload.key}")
+        line = f"{job.record.job_id:32}  {job.state:9}  {sum(job.record.counts.values()):>9,}  {job.upload.key}"
+        schedule = job.record.schedule if job.state is JobState.SCHEDULED else None
+        lines.append(line + (f"   (sends at {_when(schedule.at)})" if schedule else ""))
     for summary in ended:
         source = summary.get("source") or {}
         lines.append(f"{summary['job_id']:32}  {summary['state']:9}  {summary.get('rows') or 0:>9,}  {source['key']}")
@@ -139,7 +143,7 @@ def jobs_lines(jobs: Iterable[JobView], ended: Iterable[dict[str, Any]]) -> list
 
 
 def watch(read: Callable[[], JobView], console: Console, interval_s: float, sleep: Callable[[float], None]) -> JobView:
-    """Draw the job's progress through its file until it ends (or sleeps, paused); the job as it ended."""
+    """Draw the job's progress through its file until it ends (or sleeps, paused or scheduled); the job as it ended."""
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), DownloadColumn())
     with Progress(*columns, console=console, transient=False) as bar:
         job = read()
@@ -147,7 +151,7 @@ def watch(read: Callable[[], JobView], console: Console, interval_s: float, slee
         while True:
             progress = Progressed.of(job)
             bar.update(task, completed=progress.done, total=progress.total, description=_description(job))
-            if job.state in ENDED or job.state is JobState.PAUSED:
+            if job.state in ENDED or job.state in (JobState.PAUSED, JobState.SCHEDULED):
                 break
             sleep(interval_s)
             job = read()

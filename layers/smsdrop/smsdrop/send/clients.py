@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Literal
 
 import boto3
@@ -21,11 +20,6 @@ Service = Literal["s3", "dynamodb", "secretsmanager", "sqs", "scheduler"]
 def aws_client(name: Service) -> Any:
     """A boto3 client for service `name` from the environment (AWS_ENDPOINT_URL points it at moto server locally)."""
     return boto3.client(name, config=AWS_CONFIG)
-
-
-@cache
-def _shared_client(name: Service) -> Any:
-    return aws_client(name)
 
 
 def session_credentials() -> Credentials:
@@ -49,9 +43,9 @@ class Clients:
     """EventBridge Scheduler, for a job that must wait (None: made from the environment on first need)."""
 
     def scheduler_client(self) -> Any:
-        """The scheduler client: the one given, else one from the environment made on first need (a cold start that
-        schedules nothing does not pay for it)."""
-        return self.scheduler if self.scheduler is not None else _shared_client("scheduler")
+        """The scheduler client given, else a new one from the environment (asked for on first need only: a cold
+        start that schedules nothing does not pay for it)."""
+        return self.scheduler if self.scheduler is not None else aws_client("scheduler")
 
     @classmethod
     def default(cls) -> Clients:

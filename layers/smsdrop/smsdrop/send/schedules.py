@@ -30,10 +30,11 @@ def schedule_name(job_id: str, at: int) -> str:
 
 class ContinuationSchedules:
     """Makes and deletes schedules in `settings.schedule_group` that send a continuation to the queue; the client is
-    made on first need (`client()`), so a cold start that schedules nothing does not pay for it."""
+    made on first need (`make_client()`, once), so a cold start that schedules nothing does not pay for it."""
 
-    def __init__(self, client: Callable[[], Any], settings: Settings) -> None:
-        self._client = client
+    def __init__(self, make_client: Callable[[], Any], settings: Settings) -> None:
+        self._make_client = make_client
+        self._made: Any = None
         self._group = settings.schedule_group
         self._queue_arn = settings.continuation_queue_arn
         self._role_arn = settings.scheduler_role_arn
@@ -68,6 +69,11 @@ class ContinuationSchedules:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                 raise
+
+    def _client(self) -> Any:
+        if self._made is None:
+            self._made = self._make_client()
+        return self._made
 
     def _needs(self) -> dict[str, str]:
         return {

@@ -21,6 +21,7 @@ from smsdrop.store.steering import CANCEL_REQUESTED, CLAIMS, HISTORY, PAUSE_REQU
 from smsdrop.store.updates import RECORDED, Update
 
 RESUMABLE = (JobState.PAUSED, JobState.STOPPED, JobState.CANCELLED)
+ASLEEP = (JobState.PAUSED, JobState.SCHEDULED)  # no invocation runs: a cancel wakes them with a continuation
 ATTEMPTS = 3  # a state that changes under an action (the runner pausing meanwhile) is read again this often
 
 
@@ -80,8 +81,8 @@ class JobControls:
         return view_of(item)
 
     def active(self) -> Iterator[JobView]:
-        """RUNNING and PAUSED jobs (the sweep's index), by lease expiry."""
-        for state in (JobState.RUNNING, JobState.PAUSED):
+        """RUNNING, PAUSED and SCHEDULED jobs (the sweep's index), by lease expiry (a SCHEDULED job's: its time)."""
+        for state in (JobState.RUNNING, *ASLEEP):
             request = {
                 "TableName": self._table,
                 "IndexName": ACTIVE_INDEX,
@@ -93,20 +94,21 @@ class JobControls:
                     yield self.view(item[PARTITION]["S"])
 
     def cancel(self, job_id: str, by: str) -> Upload | None:
-        """Ask that nothing more be sent: batches in flight finish, every unsent row ends CANCELLED. A paused job
-        is woken to do so: the upload to queue a continuation for (None for a running job, which sees it itself)."""
+        """Ask that nothing more be sent: batches in flight finish, every unsent row ends CANCELLED. A paused or
+        scheduled job is woken to do so (the holder deletes a schedule not yet fired): the upload to queue a
+        continuation for (None for a running job, which sees it itself)."""
         for _ in range(ATTEMPTS):
             job = self.view(job_id)
             request = {"by": by, "at": int(self._clock())}
             if job.record.cancel_requested:
                 raise Refused(f"cancel already requested ({_who(job.record.cancel_requested)})")
-            if job.state not in (JobState.RUNNING, JobState.PAUSED):
+            if job.state not in (JobState.RUNNING, *ASLEEP):
                 raise Refused(f"job {job_id} already ended {job.state}")
             update = Update().set(f"{CANCEL_REQUESTED} = :c", {":c": request}).remove(PAUSE_REQUESTED)
-            if job.state is JobState.PAUSED:
+            if job.state in ASLEEP:
                 update = _waking(update, self._clock())
             if self._store.update(job_id, _in_state(update, job.state)):
-                return job.upload if job.state is JobState.PAUSED else None
+                return job.upload if job.state in ASLEEP else None
         raise Refused(f"job {job_id} kept changing; try again")
 
     def pause(self, job_id: str, by: str) -> None:
