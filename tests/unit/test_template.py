@@ -19,6 +19,7 @@ from smsdrop.config import DEFAULT_GATEWAY_URL, ENV
 from smsdrop.delivery.settings import DELIVERY_ENV
 from smsdrop.intake.row_checks import Destinations
 from smsdrop.intake.uploads import Upload
+from smsdrop.send.send_window import SendWindow
 from smsdrop.store.delivery import AWAITING, AWAITING_INDEX, DUE, MSG_ID_INDEX, SUBMITTED_AT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,6 +157,24 @@ def _delivery_statements(index: str) -> list[dict[str, Any]]:
 
 
 BUCKET_OBJECTS = "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-${AWS::Region}"
+SCHEDULING_STATEMENTS = [
+    {
+        "Sid": "ScheduleContinuations",
+        "Effect": "Allow",
+        "Action": ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"],
+        "Resource": {
+            "Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*"
+        },
+    },
+    {
+        "Sid": "PassSchedulerRole",
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+        "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+    },
+]
+"""A waiting job's schedule in the stack's group only, run as the role that may only queue its continuation."""
 
 
 def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_prefix_table_or_index(resources):
@@ -201,6 +220,7 @@ def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_pref
                 "Resource": {"Fn::GetAtt": ["ResultsTable", "Arn"]},
             },
         ),
+        *(("IngestFunction", statement) for statement in SCHEDULING_STATEMENTS),
         (
             "SweepFunction",
             {
@@ -233,6 +253,30 @@ def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_pref
             },
         ),
     ]
+
+
+def test_the_scheduler_role_may_only_be_assumed_by_the_scheduler_for_the_stacks_group_and_only_queue_a_message(
+    resources,
+):
+    role = _props(resources, "SchedulerRole")
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == {
+        "Effect": "Allow",
+        "Principal": {"Service": "scheduler.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {
+                "aws:SourceAccount": {"Ref": "AWS::AccountId"},
+                "aws:SourceArn": {"Fn::GetAtt": ["ScheduleGroup", "Arn"]},
+            }
+        },
+    }
+    (policy,) = role["Policies"]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["ContinuationQueue", "Arn"]}}
+    ]
+    assert "ManagedPolicyArns" not in role
+    assert resources["ScheduleGroup"]["Type"] == "AWS::Scheduler::ScheduleGroup"
 
 
 def test_the_secret_arn_is_the_same_choice_for_the_env_the_policy_and_the_output(template):
@@ -405,6 +449,11 @@ INGEST_VARIABLES = [
     ("NUMBER_CHECK", {"Ref": "NumberCheck"}),
     ("ALLOWED_COUNTRIES", {"Ref": "AllowedCountries"}),
     ("GSM_SAFE", {"Ref": "GsmSafe"}),
+    ("SEND_WINDOW", {"Ref": "SendWindow"}),
+    ("SEND_WINDOW_TZ", {"Ref": "SendWindowTimeZone"}),
+    ("SCHEDULE_GROUP", {"Ref": "ScheduleGroup"}),
+    ("SCHEDULER_ROLE_ARN", {"Fn::GetAtt": ["SchedulerRole", "Arn"]}),
+    ("CONTINUATION_QUEUE_ARN", {"Fn::GetAtt": ["ContinuationQueue", "Arn"]}),
     ("MAX_ROWS_PER_JOB", {"Ref": "MaxRowsPerJob"}),
     ("MAX_COST_PER_JOB", {"Ref": "MaxCostPerJob"}),
     ("CHECK_FIRST_BELOW_BYTES", {"Ref": "CheckFirstBelowBytes"}),
@@ -547,6 +596,8 @@ PARAMETER_DEFAULTS = [
     ("NumberCheck", "valid"),
     ("AllowedCountries", ""),
     ("GsmSafe", "false"),
+    ("SendWindow", ""),
+    ("SendWindowTimeZone", "Asia/Kolkata"),
     ("MaxRowsPerJob", 0),
     ("MaxCostPerJob", 0),
     ("CheckFirstBelowBytes", 50000000),
@@ -597,6 +648,32 @@ def test_retrying_server_errors_is_a_true_or_false_choice_off_by_default(templat
 def test_the_gateway_url_parameter_only_allows_https(template, url, allowed):
     pattern = template["Parameters"]["GatewayUrl"]["AllowedPattern"]
     assert (re.fullmatch(pattern, url) is not None) is allowed
+
+
+SEND_WINDOWS = [
+    ("SendWindow", "", True),
+    ("SendWindow", "09:00-21:00", True),
+    ("SendWindow", "21:00-06:00", True),
+    ("SendWindow", "9:00-21:00", False),
+    ("SendWindow", "09:00-24:00", False),
+    ("SendWindow", "09:00 - 21:00", False),
+    ("SendWindowTimeZone", "Asia/Kolkata", True),
+    ("SendWindowTimeZone", "UTC", True),
+    ("SendWindowTimeZone", "America/Argentina/Buenos_Aires", True),
+    ("SendWindowTimeZone", "", False),
+    ("SendWindowTimeZone", "Asia/Kolkata; rm", False),
+]
+
+
+SEND_WINDOW_IDS = [f"{name}-{value or 'empty'}" for name, value, _ in SEND_WINDOWS]
+
+
+@pytest.mark.parametrize(("parameter", "value", "allowed"), SEND_WINDOWS, ids=SEND_WINDOW_IDS)
+def test_the_send_window_parameters_allow_only_what_the_settings_can_read(template, parameter, value, allowed):
+    assert (re.fullmatch(template["Parameters"][parameter]["AllowedPattern"], value) is not None) is allowed
+    if allowed:  # and the code reads it
+        spec, zone = (value, "UTC") if parameter == "SendWindow" else ("09:00-21:00", value)
+        SendWindow.parse(spec, zone)
 
 
 ALARMS = [
