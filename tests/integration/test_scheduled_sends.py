@@ -1,6 +1,7 @@
 """Scheduled sends against moto server: a send-at holds the job through a real one-time schedule (EventBridge
 Scheduler, which moto keeps but never fires: the local scheduler clock fires it), `smsdrop status` and `jobs` show the
-wait, firing it sends every row once; `smsdrop cancel` of a waiting job deletes its schedule and sends nothing."""
+wait, firing it sends every row once; `smsdrop cancel` of a waiting job deletes its schedule and sends nothing; the
+sweep wakes a job whose schedule was lost."""
 
 import json
 import re
@@ -12,6 +13,7 @@ import pytest
 from local.scheduler_clock import LocalClock, SchedulerClock
 from smsdrop.intake.uploads import Upload
 from smsdrop.send.runner import RunEnd
+from smsdrop.send.sweep import build_sweep
 from smsdrop.send.wiring import build_runner
 from tests.fixtures.jobs import NO_DEADLINE, csv_of, numbers
 from tests.integration.test_operator_cli import smsdrop
@@ -96,3 +98,21 @@ def test_a_send_at_without_an_offset_refuses_the_file_sending_nothing(harness, s
     assert result.end is RunEnd.FAILED
     assert "has no UTC offset" in harness.job(upload)["error"]
     assert harness.simulator.audit().accepted == []
+
+
+def test_the_sweep_wakes_a_job_whose_schedule_never_fired_and_leaves_one_that_waits(harness, scheduled):
+    upload = harness.upload(csv_of([(n, "Hello") for n in numbers(5)], "number,content"), metadata={"send-at": SEND_AT})
+    clock = LocalClock(datetime.fromisoformat(NOW).timestamp())
+    scheduled(clock).run(upload, NO_DEADLINE)
+    (lost,) = SchedulerClock(harness.aws, harness.aws.names.schedule_group).pending()
+    harness.aws.client("scheduler").delete_schedule(Name=lost.name, GroupName=harness.aws.names.schedule_group)
+    settings = harness.settings
+    dynamodb, sqs = harness.aws.client("dynamodb"), harness.aws.client("sqs")
+
+    assert build_sweep(settings, dynamodb, sqs, clock).run() == []  # it waits: its time has not come
+    clock.to(lost.at + 121)
+    assert build_sweep(settings, dynamodb, sqs, clock).run() == [upload.job_id]  # two minutes late: lost
+
+    message = harness.next_continuation()
+    assert harness.run(Upload.from_message(message), scheduled(clock)).end is RunEnd.COMPLETED
+    harness.assert_promises_kept(upload, 5)

@@ -23,7 +23,8 @@ logger = Logger(child=True)
 
 
 class Sweep:
-    """Finds RUNNING jobs whose lease lapsed `grace_s` ago with nobody on them, and queues their resumption."""
+    """Finds RUNNING jobs whose lease lapsed `grace_s` ago with nobody on them, and SCHEDULED jobs whose schedule is
+    `grace_s` late (lost, or its deliveries failing), and queues their resumption."""
 
     def __init__(
         self,
@@ -49,15 +50,19 @@ class Sweep:
         return resumed
 
     def _stalled(self) -> Iterator[Upload]:
-        request = {
-            "TableName": self._table,
-            "IndexName": ACTIVE_INDEX,
-            "KeyConditionExpression": f"{ACTIVE} = :running AND {LEASE_EXPIRES} < :cutoff",
-            "ExpressionAttributeValues": {
-                ":running": {"S": str(JobState.RUNNING)},
-                ":cutoff": {"N": str(int(self._clock()) - self._grace_s)},
-            },
-        }
+        for state in (JobState.RUNNING, JobState.SCHEDULED):  # a SCHEDULED job's lease expiry: the time it waits for
+            request = {
+                "TableName": self._table,
+                "IndexName": ACTIVE_INDEX,
+                "KeyConditionExpression": f"{ACTIVE} = :state AND {LEASE_EXPIRES} < :cutoff",
+                "ExpressionAttributeValues": {
+                    ":state": {"S": str(state)},
+                    ":cutoff": {"N": str(int(self._clock()) - self._grace_s)},
+                },
+            }
+            yield from self._uploads(request)
+
+    def _uploads(self, request: dict[str, Any]) -> Iterator[Upload]:
         for page in self._db.get_paginator("query").paginate(**request):
             for item in page["Items"]:
                 yield Upload(
