@@ -114,7 +114,7 @@ def _invoke(
     steps: ScaleSteps, event: dict[str, Any], context: LocalContext, answer: dict[str, Any], log: list[dict[str, Any]]
 ) -> bytes:
     """One invocation: the step's result, or Lambda's error payload with the function-error header."""
-    entry = {"step": event.get("step"), "chunk": (event.get("chunk") or {}).get("index")}
+    entry = {"step": event.get("step"), "chunk": (event.get("chunk") or {}).get("index"), "at": time.monotonic()}
     try:
         result = dispatch(steps, event, context.get_remaining_time_in_millis)
     except Exception as error:
@@ -122,7 +122,7 @@ def _invoke(
         log.append({**entry, "error": f"{type(error).__name__}: {error}"})
         payload = {"errorMessage": str(error), "errorType": type(error).__name__, "stackTrace": traceback.format_exc()}
         return json.dumps(payload).encode()
-    log.append({**entry, "result": result})
+    log.append({**entry, "result": result, "s": round(time.monotonic() - entry["at"], 3)})
     return json.dumps(result).encode()
 
 

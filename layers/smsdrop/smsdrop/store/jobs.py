@@ -120,7 +120,13 @@ class JobStore:
         """Create the job (its rows over `row_shards` partitions), or take its lease if it is RUNNING with an expired
         or released lease, or SCHEDULED and due (its schedule fired); Busy otherwise."""
         if self._create(upload, owner, now, lease_s, ttl, row_shards):
-            created = JobRecord(job_id=upload.job_id, state=JobState.RUNNING, generation=1, row_shards=row_shards)
+            created = JobRecord(
+                job_id=upload.job_id,
+                state=JobState.RUNNING,
+                generation=1,
+                row_shards=row_shards,
+                rows_of=upload.rows_of,
+            )
             metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=1)
             return Lease(self, created, owner)
         take_over = (
