@@ -99,6 +99,7 @@ class CheckedFirst:
         self._caps = caps
         self._upload = upload
         self._tally: Tally | None = None
+        self._checked: Reader | None = None
 
     @property
     def position(self) -> Position:
@@ -113,7 +114,10 @@ class CheckedFirst:
     def report(self) -> dict[str, Any]:
         """The job's reader's report, with the guards: the caps, and the figures if this invocation checked first."""
         checked = {"rows": self._tally.rows, "estimated_cost": str(self._tally.cost)} if self._tally else None
-        return {**self._reader.report(), "guards": {**self._caps.as_json(), "checked_first": checked}}
+        report = self._reader.report()
+        if self._checked is not None and "format" not in report:  # refused by the check: the job read nothing
+            report = self._checked.report()
+        return {**report, "guards": {**self._caps.as_json(), "checked_first": checked}}
 
     def rows(self, start: Position | None = None) -> Iterator[Row]:
         """The job's rows from `start`; from the start of a job checked first, only once the whole file passed."""
@@ -123,7 +127,8 @@ class CheckedFirst:
 
     def _check(self) -> None:
         tally, prices = Tally(), self._caps.prices
-        for row in self._checker().rows():
+        self._checked = self._checker()
+        for row in self._checked.rows():
             tally.add(row, prices)
         logger.info("Checked first", extra={"rows": tally.rows, "estimated_cost": str(tally.cost)})
         self._tally = tally
