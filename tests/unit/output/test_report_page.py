@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from smsdrop.models import Status
 from smsdrop.output.page_data import PageCollector
 from smsdrop.output.report_page import _buckets, render
 from smsdrop.output.results_file import BILLABLE
@@ -101,6 +102,14 @@ def test_the_counts_table_shows_every_count_of_the_job():
         "UNKNOWN": 0,
         "DELIVERED": 1234,
     }
+
+
+@pytest.mark.parametrize("status", list(Status), ids=str)
+def test_a_job_with_numbers_of_any_status_gets_a_row_with_its_colour_and_meaning(status):
+    summary = {**SUMMARY, "counts": {status.value: 7}}
+    html = page(summary, [item(2, status.value, at=T0)], counts_at=T0 + 900)
+    row = re.search(rf'<tr data-status="{status.value}">(.*?)</tr>', html, re.S)
+    assert row is not None and "7" in row[1] and "background:#" in row[1]
 
 
 def test_no_phone_number_appears_unmasked_and_hostile_text_is_only_text():

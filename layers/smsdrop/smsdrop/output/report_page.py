@@ -21,23 +21,25 @@ from smsdrop.output.svg_charts import Bar, bar_chart, column_chart
 TOP_REASONS = 10
 MAX_COLUMNS = 120
 BUCKET_MINUTES = (1, 5, 15, 60, 360, 1440)
-COLOURS = {
-    "SUBMITTED": "#2b6cb0",
-    "DELIVERED": "#2f855a",
-    "UNDELIVERED": "#c05621",
-    "REJECTED": "#718096",
-    "FAILED": "#c53030",
-    "UNKNOWN": "#6b46c1",
-    "VALIDATED": "#2c7a7b",
+COLOURS: dict[Status, str] = {
+    Status.SUBMITTED: "#2b6cb0",
+    Status.DELIVERED: "#2f855a",
+    Status.UNDELIVERED: "#c05621",
+    Status.REJECTED: "#718096",
+    Status.FAILED: "#c53030",
+    Status.UNKNOWN: "#6b46c1",
+    Status.VALIDATED: "#2c7a7b",
+    Status.CANCELLED: "#a0aec0",
 }
-MEANINGS = {
-    "SUBMITTED": "accepted by the provider; no delivery report yet",
-    "DELIVERED": "delivered to the phone",
-    "UNDELIVERED": "the provider could not deliver it",
-    "REJECTED": "refused by our checks; never sent",
-    "FAILED": "refused by the provider, or not sent after the job stopped",
-    "UNKNOWN": "the answer was lost; maybe sent, never resent",
-    "VALIDATED": "checked in a dry run; nothing sent",
+MEANINGS: dict[Status, str] = {
+    Status.SUBMITTED: "accepted by the provider; no delivery report yet",
+    Status.DELIVERED: "delivered to the phone",
+    Status.UNDELIVERED: "the provider could not deliver it",
+    Status.REJECTED: "refused by our checks; never sent",
+    Status.FAILED: "refused by the provider, or not sent after the job stopped",
+    Status.UNKNOWN: "the answer was lost; maybe sent, never resent",
+    Status.VALIDATED: "checked in a dry run; nothing sent",
+    Status.CANCELLED: "never sent: the job was cancelled first",
 }
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1a202c;margin:0;background:#f7fafc}
