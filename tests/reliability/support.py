@@ -61,7 +61,7 @@ class NotingSimulator(GatewaySimulator):
     """The gateway simulator, noting for every call its orderIds, the Api-Key that signed it, and whether the
     client could read the answer: not if the connection was reset, nor if it came after `late_s` (the client's
     read timeout; a stall waits `Faults.stall_s` past it). `on_call(order_ids)` runs before each call is handled
-    (a crash test kills the caller there)."""
+    (a crash test kills the caller there); `after_call(order_ids)` after it, before the answer leaves."""
 
     def __init__(self, late_s: float = 2.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -77,12 +77,12 @@ class NotingSimulator(GatewaySimulator):
             self.on_call(order_ids)
         started = time.monotonic()
         status, answer = super().send_batch(headers, body)
+        if self.after_call is not None:  # the answer waits for it, so its time counts towards the client's timeout
+            self.after_call(order_ids)
         late = time.monotonic() - started >= self.late_s
         kind = "reset" if answer is None else "late" if late else "5xx" if status >= 500 else "answered"
         with self._notes:
             self._calls.append(Call(order_ids, headers.get("Api-Key", ""), headers.get("Sign", ""), kind, status))
-        if self.after_call is not None:
-            self.after_call(order_ids)
         return status, answer
 
     @property

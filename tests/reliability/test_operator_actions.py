@@ -18,6 +18,7 @@ from tests.reliability.support import campaign, check_promises, stored_items, st
 
 ROWS, BAD_EVERY = 2000, 25
 VALID = ROWS - ROWS // BAD_EVERY
+READ_TIMEOUT_S = 30.0  # a cancel on a loaded machine can take seconds; no answer here is meant to be late
 
 
 def operator(harness):
@@ -70,7 +71,8 @@ def test_a_cancel_with_four_batches_in_flight_lets_them_finish_and_sends_nothing
             seen["calls_after"] += 1
 
     simulator.after_call, simulator.on_call = cancel_after_the_third_answer, count_calls_after_the_cancel
-    settings, ports = harness.ports(in_flight=4)
+    simulator.late_s = READ_TIMEOUT_S
+    settings, ports = harness.ports(in_flight=4, read_timeout_s=READ_TIMEOUT_S)  # the third answer waits for the cancel
 
     class WatchedStore:
         """The job store, whose leases note any batch marked in flight after the cancel was acknowledged."""
