@@ -32,7 +32,11 @@ CONTINUATION_QUEUE_NAME = {"Fn::GetAtt": ["ContinuationQueue", "QueueName"]}
 TABLE = {"Ref": "ResultsTable"}
 FUNCTIONS = ["IngestFunction", "SweepFunction"]
 DELIVERY_FUNCTIONS = ["DeliveryFunction", "DeliveryPushFunction"]
-ALL_FUNCTIONS = FUNCTIONS + DELIVERY_FUNCTIONS
+SCALE_FUNCTIONS = ["ScaleFunction"]
+ALL_FUNCTIONS = FUNCTIONS + DELIVERY_FUNCTIONS + SCALE_FUNCTIONS
+SCALE_OUT_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-scale-out"
+}
 
 
 def _plain(node: Any) -> Any:
@@ -99,6 +103,7 @@ POLICY_TEMPLATES = [
     ("SweepFunction", "SQSSendMessagePolicy", {"QueueName": CONTINUATION_QUEUE_NAME}),
     ("DeliveryFunction", "AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": SECRET_ARN}),
     ("DeliveryPushFunction", "AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": {"Ref": "PushTokenSecret"}}),
+    ("ScaleFunction", "AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": SECRET_ARN}),
 ]
 
 
@@ -177,6 +182,43 @@ SCHEDULING_STATEMENTS = [
 """A waiting job's schedule in the stack's group only, run as the role that may only queue its continuation."""
 
 
+SCALE_STATEMENTS = [
+    {
+        "Sid": "ReadUploadsOnly",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+        "Resource": {"Fn::Sub": f"{BUCKET_OBJECTS}/incoming/*"},
+    },
+    {
+        "Sid": "ReportsAndWorkingObjects",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+        "Resource": {"Fn::Sub": f"{BUCKET_OBJECTS}/reports/*"},
+    },
+    {
+        "Sid": "ListWorkingObjects",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": {"Fn::Sub": BUCKET_OBJECTS},
+        "Condition": {"StringLike": {"s3:prefix": "reports/.scale/*"}},
+    },
+    {
+        "Sid": "JobChunkAndResultItems",
+        "Effect": "Allow",
+        "Action": [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+        ],
+        "Resource": {"Fn::GetAtt": ["ResultsTable", "Arn"]},
+    },
+]
+"""The scale-out steps: read the upload, write the reports and the job's working objects, list and remove those."""
+
+
 def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_prefix_table_or_index(resources):
     statements = [
         (function, statement)
@@ -222,6 +264,10 @@ def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_pref
         ),
         *(("IngestFunction", statement) for statement in SCHEDULING_STATEMENTS),
         (
+            "IngestFunction",
+            {"Sid": "StartScaleOut", "Effect": "Allow", "Action": "states:StartExecution", "Resource": SCALE_OUT_ARN},
+        ),
+        (
             "SweepFunction",
             {
                 "Sid": "QueryActiveJobsIndex",
@@ -252,6 +298,7 @@ def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_pref
                 "Resource": {"Fn::Sub": f"{BUCKET_OBJECTS}/reports/*"},
             },
         ),
+        *(("ScaleFunction", statement) for statement in SCALE_STATEMENTS),
     ]
 
 
@@ -484,6 +531,7 @@ def test_the_sweep_function_knows_the_table_and_the_queue(template, name):
         ("SweepFunction", "functions/sweep/"),
         ("DeliveryFunction", "functions/delivery/"),
         ("DeliveryPushFunction", "functions/delivery_push/"),
+        ("ScaleFunction", "functions/scale/"),
     ],
     ids=ALL_FUNCTIONS,
 )
