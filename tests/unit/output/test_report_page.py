@@ -109,7 +109,9 @@ def test_a_job_with_numbers_of_any_status_gets_a_row_with_its_colour_and_meaning
     summary = {**SUMMARY, "counts": {status.value: 7}}
     html = page(summary, [item(2, status.value, at=T0)], counts_at=T0 + 900)
     row = re.search(rf'<tr data-status="{status.value}">(.*?)</tr>', html, re.S)
-    assert row is not None and "7" in row[1] and "background:#" in row[1]
+    assert row is not None
+    assert "7" in row[1]
+    assert "background:#" in row[1]
 
 
 def test_no_phone_number_appears_unmasked_and_hostile_text_is_only_text():
