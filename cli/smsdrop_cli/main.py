@@ -6,6 +6,7 @@
   smsdrop pause JOB                 hand over at the next batch and sleep
   smsdrop resume JOB                wake a paused job, or send a STOPPED/CANCELLED job's unsent rows (only those)
   smsdrop export JOB --status FAILED,UNKNOWN -o rows.csv
+  smsdrop optout add|remove|check NUMBER...   the opt-out list by hand (a STOP reply); files go under optouts/
 
 JOB is an S3 URI of the upload (s3://bucket/incoming/x.csv, optionally ?versionId=...) or a job id. The stack comes
 from --stack NAME (CloudFormation outputs) or --bucket/--table/--queue-url; --endpoint-url (or AWS_ENDPOINT_URL)
@@ -30,7 +31,9 @@ from rich.console import Console
 from smsdrop.intake.uploads import Upload
 from smsdrop.send.continuation import QueueContinuation
 from smsdrop.store.controls import Refused
+from smsdrop.store.optouts import OptOutList
 from smsdrop_cli.export import export, rows_in
+from smsdrop_cli.optout import apply, numbers_of
 from smsdrop_cli.status import jobs_lines, status_lines, watch
 from smsdrop_cli.target import Target, TargetError, Where, connect
 
@@ -61,6 +64,10 @@ def parser() -> argparse.ArgumentParser:
     exporting.add_argument("job")
     exporting.add_argument("--status", required=True, help="comma-separated statuses, e.g. FAILED,UNKNOWN")
     exporting.add_argument("-o", "--output", required=True, help="file to write ('-' for standard output)")
+    optout = commands.add_parser("optout", help="add, remove or check numbers on the opt-out list")
+    optout.add_argument("action", choices=("add", "remove", "check"))
+    optout.add_argument("numbers", nargs="+", metavar="NUMBER")
+    optout.add_argument("--number-region", help="region of national numbers, e.g. IN (default: DefaultRegion)")
     return p
 
 
@@ -154,6 +161,17 @@ def _export(target: Target, args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+def _optout(target: Target, args: argparse.Namespace, out: IO[str]) -> int:
+    numbers, bad = numbers_of(
+        args.numbers, args.number_region if args.number_region is not None else target.default_region
+    )
+    for problem in bad:
+        print(f"smsdrop: not a number, nothing done: {problem}", file=sys.stderr)
+    if numbers:
+        print("\n".join(apply(OptOutList(target.dynamodb, target.table), args.action, numbers, args.by)), file=out)
+    return 1 if bad else 0
+
+
 @contextmanager
 def _opened(path: str) -> Iterator[Any]:
     if path == "-":
@@ -170,6 +188,7 @@ COMMANDS: dict[str, Callable[[Target, argparse.Namespace, IO[str]], int]] = {
     "pause": _action(pause),
     "resume": _action(resume),
     "export": _export,
+    "optout": _optout,
 }
 
 

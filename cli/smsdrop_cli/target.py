@@ -43,6 +43,8 @@ class Target:
     s3: Any
     dynamodb: Any
     sqs: Any
+    default_region: str = ""
+    """Where national numbers are read (the stack's DefaultRegion, else DEFAULT_REGION; empty: international only)."""
 
     @property
     def controls(self) -> JobControls:
@@ -89,6 +91,7 @@ def connect(where: Where) -> Target:
         s3=client("s3"),
         dynamodb=client("dynamodb"),
         sqs=client("sqs"),
+        default_region=found.get("DefaultRegion") or os.environ.get("DEFAULT_REGION", ""),
     )
 
 

@@ -190,3 +190,34 @@ def _spawn(command):
     process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, close_fds=True)
     os.close(slave)
     return process, _Terminal(master)
+
+
+def test_optout_add_holds_a_number_back_from_the_next_job_and_remove_and_check_say_so_with_the_number_masked(
+    harness, capsys
+):
+    first, second = numbers(2)
+    code, added = smsdrop(harness, "optout", "add", f"+{first}", "--number-region", "")
+    assert code == 0
+    assert added.strip() == f"••••{first[-4:]}: added to the opt-out list"
+
+    upload = harness.upload(f"number,content\n{first},Hello\n{second},Hello\n".encode())
+    assert harness.run(upload).end is RunEnd.COMPLETED
+    statuses = {i["number"]: (i["status"], i.get("reason")) for i in harness.items(upload)}
+    assert statuses[first] == ("REJECTED", "opted out")
+    assert statuses[second][0] == "SUBMITTED"
+
+    code, checked = smsdrop(harness, "optout", "check", f"+{first}", f"+{second}", "--number-region", "")
+    assert (code, checked.splitlines()) == (
+        0,
+        [f"••••{first[-4:]}: opted out", f"••••{second[-4:]}: not on the list"],
+    )
+    assert smsdrop(harness, "optout", "remove", f"+{first}", "--number-region", "")[0] == 0
+    assert (
+        smsdrop(harness, "optout", "check", f"+{first}", "--number-region", "")[1].strip().endswith("not on the list")
+    )
+
+    code, _ = smsdrop(harness, "optout", "add", "12ab", "--number-region", "")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "not a number, nothing done" in err
+    assert first not in err
