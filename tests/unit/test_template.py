@@ -868,6 +868,13 @@ def test_uploads_and_their_old_versions_expire_because_they_hold_full_numbers(re
     assert parameters["IncomingRetentionDays"]["Default"] == parameters["ResultTtlDays"]["Default"]
 
 
+def test_a_results_file_upload_is_kept_open_as_long_as_the_items_of_a_paused_job_live(resources):
+    rules = {r["Id"]: r for r in _props(resources, "Bucket")["LifecycleConfiguration"]["Rules"]}
+    assert rules["AbortIncompleteUploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": {"Ref": "ResultTtlDays"}
+    }
+
+
 def test_the_webhook_has_its_own_reserved_concurrency_and_its_own_generated_token_secret(resources):
     push = _props(resources, "DeliveryPushFunction")
     assert push["ReservedConcurrentExecutions"] == {"Ref": "PushReservedConcurrency"}
