@@ -89,6 +89,9 @@ class Options:
     optouts: Path | None = None
     cancel_after: int | None = None
     resume_after_stop: bool = False
+    engine: str = "lambda"
+    chunk_rows: int = 5000
+    max_concurrency: int = 4
     now: str | None = None
     send_at: str | None = None
     send_window: str = ""
@@ -137,6 +140,9 @@ def parse(argv: Sequence[str]) -> Options:
     p.add_argument("--optouts", type=Path, default=None, help="an opt-out CSV dropped under optouts/ first")
     p.add_argument("--cancel-after", type=int, default=None, help="smsdrop cancel once N numbers are accepted")
     p.add_argument("--resume-after-stop", action="store_true", help="top the balance up and smsdrop resume")
+    p.add_argument("--engine", choices=["lambda", "stepfunctions"], default="lambda", help="docs/scale-out.md")
+    p.add_argument("--chunk-rows", type=int, default=5000, help="--engine stepfunctions: CHUNK_ROWS")
+    p.add_argument("--max-concurrency", type=int, default=4, help="--engine stepfunctions: chunks sent at once")
     p.add_argument("--now", default=None, help="start the clock here (ISO 8601 with offset); schedules fire at once")
     p.add_argument("--send-at", default=None, help="the upload's send-at metadata (ISO 8601 with offset)")
     p.add_argument("--send-window", default="", help="SEND_WINDOW: hours texts may go out, e.g. 09:00-21:00")
@@ -165,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(options: Options) -> Summary:
     """Start the local stack, upload the file, invoke the handler until the job ends, and summarise it."""
+    if options.engine == "stepfunctions":
+        from local.scale_run import run_scaled  # here: it builds on this module's helpers
+
+        return run_scaled(options)
     with ExitStack() as stack:
         endpoint = stack.enter_context(_aws_endpoint(options))
         simulator = None if options.gateway_url else stack.enter_context(_simulator(options))

@@ -43,6 +43,10 @@ class Summary:
     """With --resume-after-stop, once the job stopped: the numbers accepted before the resume and after it."""
     history: list[dict[str, Any]] = field(default_factory=list)
     """The job item's history: stopped, paused, resumed, cancelled (by whom), ended."""
+    engine: str = "lambda"
+    """`stepfunctions` when the scale-out state machine sent the file (docs/scale-out.md)."""
+    chunks: int | None = None
+    """The chunks the scale-out engine cut the file into."""
 
     @property
     def _statuses(self) -> list[Status]:
@@ -68,6 +72,8 @@ class Summary:
             "intake": self.intake,
             "resumed": self.resumed,
             "history": self.history,
+            "engine": self.engine,
+            "chunks": self.chunks,
         }
 
     def as_text(self) -> str:
@@ -78,6 +84,8 @@ class Summary:
             f"rows: {self.rows}   " + "   ".join(f"{s.value}: {self.counts.get(s.value, 0)}" for s in self._statuses),
         ]
         lines += intake_lines(self.intake or {})
+        if self.chunks is not None:
+            lines.append(f"engine: Step Functions, {self.chunks} chunk(s)")
         if self.error:
             lines.append(f"error: {self.error}")
         if self.stop_reason:
@@ -127,6 +135,7 @@ def read_summary(
         reports={"results": job["results_key"], "summary": job["summary_key"]} if "results_key" in job else None,
         intake=read_intake(aws, job),
         history=[plain(entry) for entry in job.get("history", [])],
+        chunks=int(job["chunks"]) if "chunks" in job else None,
     )
 
 
