@@ -3,6 +3,7 @@ reader of the whole file gives it (rows, reasons, "duplicate of row N"), and the
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import replace
 from typing import Any
 
@@ -38,11 +39,11 @@ FILE = HEADER + "\n".join(
 )
 
 
-def whole_reader(first_seen: Any = None) -> RecipientReader:
+def whole_reader(first_seen: Any = None, ranged: bool = False, data: bytes = FILE.encode()) -> RecipientReader:
     rules = RowRules(job_id="job")
     if first_seen is not None:
         rules = replace(rules, first_seen=first_seen)
-    return RecipientReader(FakeS3(FILE.encode()), "bucket", "incoming/f.csv", None, rules)
+    return RecipientReader(FakeS3(data), "bucket", "incoming/f.csv", None, rules, ranged=ranged)
 
 
 def answers(rows: list[Recipient | RowError]) -> list[tuple[int, str, str]]:
@@ -54,9 +55,9 @@ def chunked(chunk_rows: int) -> tuple[list[Chunk], list[Recipient | RowError]]:
     merge, rows = Merge(), []
     for chunk in chunks:
         trail = DigestTrail(after=chunk.start.row)
-        list(ChunkReader(whole_reader(lambda trail=trail: trail), chunk).rows())
+        list(ChunkReader(whole_reader(lambda trail=trail: trail, ranged=True), chunk).rows())
         losers = {row: (kind, first) for row, kind, first in merge.losers(DigestTrail.from_bytes(trail.to_bytes()))}
-        reader = ChunkReader(whole_reader(lambda losers=losers: MergedLosers(losers)), chunk)
+        reader = ChunkReader(whole_reader(lambda losers=losers: MergedLosers(losers), ranged=True), chunk)
         rows += list(reader.rows())
         assert reader.position == chunk.end
         assert reader.position.row - 1 - reader.blank_lines == chunk.rows  # the runner counts the chunk's own rows
@@ -102,3 +103,40 @@ def test_digests_are_stable_across_processes_and_never_zero() -> None:
         -7670710795487154119,
     )  # BLAKE2b, not hash()
     assert send_digest("4479", "1Hi") != send_digest("44791", "Hi")  # the separator keeps number and text apart
+
+
+class RangeLog(FakeS3):
+    """FakeS3 that notes where each GET starts."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.starts: list[int] = []
+
+    def get_object(self, *, Bucket: str, Key: str, Range: str, VersionId: str | None = None) -> dict:  # noqa: N803
+        self.starts.append(int(Range.removeprefix("bytes=").removesuffix("-")))
+        return super().get_object(Bucket=Bucket, Key=Key, Range=Range, VersionId=VersionId)
+
+
+def chunk_rows(data: bytes, key: str, chunk_rows: int, index: int) -> tuple[list[Recipient | RowError], list[int]]:
+    """The rows of chunk `index` read by a ranged reader, and where its GETs started."""
+    plan = RecipientReader(FakeS3(data), "bucket", key, None, RowRules(first_seen=Unindexed))
+    chunk = list(cut(plan, chunk_rows))[index]
+    s3 = RangeLog(data)
+    reader = RecipientReader(s3, "bucket", key, None, RowRules(first_seen=Unindexed), ranged=True)
+    return list(ChunkReader(reader, chunk).rows()), s3.starts
+
+
+def test_a_ranged_reader_starts_reading_at_its_chunk_and_keeps_the_file_s_windows_1252() -> None:
+    data = (HEADER + "".join(f"{GB},Caf\xe9 {i},ACME,O{i}\n" for i in range(40))).encode("cp1252")
+    rows, starts = chunk_rows(data, "incoming/f.csv", 10, 3)
+    whole = list(RecipientReader(FakeS3(data), "bucket", "incoming/f.csv", None, RowRules(first_seen=Unindexed)).rows())
+    assert answers(rows) == answers(whole[30:])
+    assert rows[0].content == "Café 30"  # type: ignore[union-attr]  # a Recipient
+    assert max(starts) > len(data) // 2  # the chunk's bytes were fetched from its offset, not from the top
+
+
+def test_a_gzip_file_is_read_from_the_top_through_the_rows_before_its_chunk() -> None:
+    data = gzip.compress((HEADER + "".join(f"{GB},Hi {i},ACME,O{i}\n" for i in range(40))).encode())
+    rows, starts = chunk_rows(data, "incoming/f.csv.gz", 10, 3)
+    assert [row.row for row in rows] == list(range(32, 42))
+    assert set(starts) == {0}

@@ -16,6 +16,7 @@ from smsdrop.intake.file_format import FileFormat, sniffed_delimiter
 from smsdrop.intake.line_feed import LineFeed
 from smsdrop.intake.rejections import Rejected
 from smsdrop.intake.row_checks import RowCheck
+from smsdrop.intake.text_encoding import TextEncoding
 
 Record = tuple[list[str], int, int, Rejected | None]
 """A record's fields, the offsets where it starts and where the next one starts, and why it cannot be read."""
@@ -24,8 +25,8 @@ Record = tuple[list[str], int, int, Rejected | None]
 class CsvRecords:
     """One pass over a CSV's records: first the header, then the data records."""
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._feed = LineFeed(chunks)
+    def __init__(self, chunks: Iterable[bytes], encoding: TextEncoding | None = None) -> None:
+        self._feed = LineFeed(chunks, encoding)
         self._records: Iterator[list[str]] = iter(())
         self.format = FileFormat("CSV")
 
@@ -41,6 +42,11 @@ class CsvRecords:
             raise self._feed.problem
         self.format = FileFormat("CSV", str(self._feed.encoding), delimiter)
         return Columns.of(header)
+
+    @property
+    def encoding(self) -> TextEncoding | None:
+        """The encoding the file is read in, once the header is read."""
+        return self._feed.encoding
 
     @property
     def header_end(self) -> int:

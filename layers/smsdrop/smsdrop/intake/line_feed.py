@@ -42,12 +42,27 @@ class ObjectBytes:
 
     def __call__(self) -> Iterator[bytes]:
         """Chunks of the (inflated) bytes, from the start."""
-        stream = S3Object(bucket=self._bucket, key=self._key, version_id=self._version_id, boto3_client=self._client)
-        chunks = _reads(stream)
+        chunks = _reads(self._stream())
         head = next(chunks)
         if self._key.endswith(".gz") or head.startswith(_GZIP_MAGIC):
             return _gunzip(chain([head], chunks))
         return chain([head], chunks)
+
+    def from_offset(self, offset: int) -> Iterator[bytes] | None:
+        """Chunks of the object's bytes from `offset` on, or None for a gzip file (it cannot be entered midway)."""
+        if self._key.endswith(".gz") or self.head(len(_GZIP_MAGIC)) == _GZIP_MAGIC:
+            return None
+        stream = self._stream()
+        stream.seek(offset)
+        return _reads(stream)
+
+    def head(self, size: int) -> bytes:
+        """The object's first `size` bytes, as stored."""
+        with closing(self._stream()) as stream:
+            return stream.read(size)
+
+    def _stream(self) -> S3Object:
+        return S3Object(bucket=self._bucket, key=self._key, version_id=self._version_id, boto3_client=self._client)
 
 
 def _reads(stream: S3Object) -> Iterator[bytes]:
@@ -79,15 +94,17 @@ def _gunzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
 class LineFeed:
     """Lines of text from chunks of bytes, with the byte offset (in those bytes) where each line starts.
 
-    The encoding is decided from the first bytes (text_encoding.py) and kept in `encoding`. Lines are cut at LF, CR
+    The encoding is decided from the first bytes (text_encoding.py), unless it is given (a part of a file read from its
+    middle keeps the whole file's), and kept in `encoding`. Lines are cut at LF, CR
     or CRLF; a block of whole lines is decoded at once. A block with bytes its encoding cannot decode (or NUL
     bytes) is decoded with them as lone surrogates (NUL as U+DC00), so the rows that hold them can be rejected;
     `dirty_until` is the line number after the last such block. `problem` is set when the first block holds NUL
     bytes: not text at all (a UTF-16 file without its byte order mark is refused so too).
     """
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
+    def __init__(self, chunks: Iterable[bytes], encoding: TextEncoding | None = None) -> None:
         self._chunks = chunks
+        self._preset = encoding
         self._base = 0
         self._offsets = [0]
         self.dirty_until = 0
@@ -111,7 +128,7 @@ class LineFeed:
                 final = False
                 break
         head = b"".join(pieces)
-        self.encoding = utf16_by_mark(head) or decided(head, final)
+        self.encoding = self._preset or utf16_by_mark(head) or decided(head, final)
         if self.encoding in UTF16:
             return self._whole_lines(utf16_text(chain(pieces, chunks), self.encoding), self._text_block)
         return self._whole_lines(chain(pieces, chunks), self._block)
@@ -134,7 +151,7 @@ class LineFeed:
     def _block(self, data: bytes) -> list[str]:
         """The lines of a block of bytes in a one-byte line-end encoding (UTF-8 or Windows-1252)."""
         lines = data.splitlines(keepends=True)
-        if len(self._offsets) == 1 and b"\0" in data:
+        if len(self._offsets) == 1 and b"\0" in data and self._preset is None:
             self.problem = FileRefused(FileProblem.BINARY)
         self._advance(list(map(len, lines)))
         codec = self.encoding.codec  # type: ignore[union-attr]  # decided by the first block, before any line

@@ -17,6 +17,7 @@ import csv
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from smsdrop.intake.columns import Columns
@@ -63,9 +64,12 @@ class RowRules:
 class RecipientReader:
     """Streams the rows of one S3 object (CSV, gzip CSV or XLSX) and checks each; never holds the whole file."""
 
-    def __init__(self, s3_client: Any, bucket: str, key: str, version_id: str | None, rules: RowRules) -> None:
+    def __init__(
+        self, s3_client: Any, bucket: str, key: str, version_id: str | None, rules: RowRules, *, ranged: bool = False
+    ) -> None:
         self._object = (s3_client, bucket, key, version_id)
         self._rules = rules
+        self._ranged = ranged
         self._row = 1
         self._end = 0
         self._blank_lines = 0
@@ -101,9 +105,10 @@ class RecipientReader:
         check = self._rules.check(columns)
         self._texts = check.texts
         self._row, self._end, self._blank_lines = 1, source.header_end, 0
-        checked = self._checked(source.records(check), check)
         fresh = start is None or start.offset <= self._end
-        if not fresh:
+        entered = None if fresh else self._entered(source, start, check)  # type: ignore[arg-type]  # not fresh
+        checked = self._checked(entered or source.records(check), check)
+        if not fresh and entered is None:
             self._skip(checked, start)  # type: ignore[arg-type]  # not fresh: start is a Position
         rows = (row for row in checked if row is not None)
         first = next(rows, None)
@@ -117,6 +122,23 @@ class RecipientReader:
         if is_workbook(self._object[2]):
             return SheetRecords(*self._object)
         return CsvRecords(ObjectBytes(*self._object)())
+
+    def _entered(self, source: CsvRecords | SheetRecords, start: Position, check: RowCheck) -> Iterator[Record] | None:
+        """With `ranged`, a plain CSV's records from `start` on, read from there (the header's bytes, then the bytes
+        from `start`, in the whole file's encoding): rows numbered and placed as in the whole file, the records before
+        `start` neither read nor checked (so duplicates before it are not seen: the scale-out engine's Merge saw them).
+        None otherwise: a workbook or a gzip file is read from the top."""
+        if not self._ranged or not isinstance(source, CsvRecords):
+            return None
+        stored = ObjectBytes(*self._object)
+        tail = stored.from_offset(start.offset)
+        if tail is None:
+            return None
+        part = CsvRecords(chain([stored.head(source.header_end)], tail), source.encoding)
+        part.header()
+        shift = start.offset - source.header_end
+        self._row, self._end = start.row, start.offset
+        return ((fields, offset + shift, end + shift, problem) for fields, offset, end, problem in part.records(check))
 
     def _skip(self, checked: Iterator[Row | None], start: Position) -> None:
         """Read the records before `start`; ValueError if no record starts there."""

@@ -1,7 +1,9 @@
 """The job's reader, kept to one chunk: rows from the chunk's start (or its checkpoint) up to its end.
 
-It reads through the prefix the way a resumed single-function job does (the reader seeks by reading records, so
-the file's encoding, delimiter and row numbers are exactly the whole file's); then it stops at the chunk's end.
+Given a ranged reader (`RecipientReader(..., ranged=True)`), a plain CSV is read from the chunk's start: the header's
+bytes, then the bytes from there, in the whole file's encoding, rows numbered as in the whole file. A gzip file or a
+workbook is read from the top through the rows before the chunk, as a resumed one-function job is. Either way it
+stops at the chunk's end.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ class ChunkReader:
 
     @property
     def blank_lines(self) -> int:
-        """Counted so that position.row - 1 - blank_lines is the chunk's data rows read so far."""
+        """Counted so that position.row - 1 - blank_lines is the chunk's data rows: exact once the chunk is read
+        (the plan counted them); before, every record past the chunk's start counts (only a run that fails midway
+        asks then, and its closing counts the items)."""
         chunk = self._chunk
-        blanks = chunk.end_blanks if self._done else self._whole.blank_lines
-        return chunk.start.row - 1 + blanks - chunk.start_blanks
+        return chunk.end.row - 1 - chunk.rows if self._done else chunk.start.row - 1
 
     def report(self) -> dict[str, Any]:
         """What the reader says of the file (format, rules, texts)."""

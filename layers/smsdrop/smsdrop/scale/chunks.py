@@ -13,13 +13,11 @@ from smsdrop.store.schema import chunk_id
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """Chunk `index`: the records after `start` up to `end` (positions right after a record, as the reader gives
-    them), the blank lines skipped before each, and its data rows."""
+    them), and its data rows."""
 
     index: int
     start: Position
     end: Position
-    start_blanks: int
-    end_blanks: int
     rows: int
 
     def as_json(self) -> dict[str, Any]:
@@ -28,15 +26,13 @@ class Chunk:
             "index": self.index,
             "start": [self.start.offset, self.start.row],
             "end": [self.end.offset, self.end.row],
-            "blanks": [self.start_blanks, self.end_blanks],
             "rows": self.rows,
         }
 
     @classmethod
     def of(cls, item: dict[str, Any]) -> Chunk:
         """The chunk of a plan item."""
-        start, end, blanks = item["start"], item["end"], item["blanks"]
-        return cls(item["index"], Position(*start), Position(*end), blanks[0], blanks[1], item["rows"])
+        return cls(item["index"], Position(*item["start"]), Position(*item["end"]), item["rows"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +41,7 @@ class ChunkUpload(Upload):
     checkpoint), its rows under the whole job's shards."""
 
     parent: str = ""
-    chunk: Chunk = field(default_factory=lambda: Chunk(0, Position(0, 1), Position(0, 1), 0, 0, 0))
+    chunk: Chunk = field(default_factory=lambda: Chunk(0, Position(0, 1), Position(0, 1), 0))
 
     @property
     def job_id(self) -> str:

@@ -33,14 +33,14 @@ def cut(reader: Reader, chunk_rows: int) -> Iterator[Chunk]:
 
 
 def _cut(rows: Iterable[Row], reader: Reader, chunk_rows: int) -> Iterator[Chunk]:
-    start, blanks, count, index = DATA_START, 0, 0, 0
+    start, count, index = DATA_START, 0, 0
     for _ in rows:
         count += 1
         if count == chunk_rows:
-            yield Chunk(index, start, reader.position, blanks, reader.blank_lines, count)
-            index, start, blanks, count = index + 1, reader.position, reader.blank_lines, 0
+            yield Chunk(index, start, reader.position, count)
+            index, start, count = index + 1, reader.position, 0
     if count or index == 0:
-        yield Chunk(index, start, reader.position, blanks, reader.blank_lines, count)
+        yield Chunk(index, start, reader.position, count)
 
 
 def write_plan(s3: Any, bucket: str, key: str, chunks: Iterable[Chunk]) -> int:

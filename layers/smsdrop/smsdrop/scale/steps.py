@@ -58,7 +58,7 @@ class ScaleSteps:
     def index(self, upload: Upload, chunk: Chunk) -> dict[str, Any]:
         """Write the digests of the chunk's keys; how many rows it indexed."""
         trail = DigestTrail(after=chunk.start.row)
-        for _ in ChunkReader(self._reader(upload, lambda: trail), chunk).rows():
+        for _ in ChunkReader(self._reader(upload, lambda: trail, ranged=True), chunk).rows():
             pass
         key = ScaleKeys(upload.job_id).index(chunk.index)
         self._s3.put_object(Bucket=upload.bucket, Key=key, Body=trail.to_bytes())
@@ -92,9 +92,9 @@ class ScaleSteps:
     def _s3(self) -> Any:
         return self._clients.s3
 
-    def _reader(self, upload: Upload, first_seen: Callable[[], Any]) -> RecipientReader:
+    def _reader(self, upload: Upload, first_seen: Callable[[], Any], ranged: bool = False) -> RecipientReader:
         rules = replace(row_rules(self._settings), job_id=upload.job_id, first_seen=first_seen)
-        return RecipientReader(self._s3, upload.bucket, upload.key, upload.version_id, rules)
+        return RecipientReader(self._s3, upload.bucket, upload.key, upload.version_id, rules, ranged=ranged)
 
     def _chunk_runner(self) -> JobRunner:
         if self._runner is None:
