@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -14,11 +14,15 @@ import pytest
 from bench.scale_csv import scale_csv
 from local.aws import LocalAws
 from local.stepfunctions import Engine, deploy, steps_routed
+from smsdrop.config import Settings
 from smsdrop.intake.uploads import Upload
 from smsdrop.output.results_file import ReportKeys
+from smsdrop.scale.chunk_ports import chunk_ports
 from smsdrop.scale.keys import ScaleKeys
 from smsdrop.scale.starter import ScaleOut
 from smsdrop.scale.steps import ScaleSteps
+from smsdrop.send.clients import Clients
+from smsdrop.send.ports import RunnerPorts
 from tests.fixtures.jobs import NO_DEADLINE, JobHarness
 
 ROWS = 2000  # blank lines among them: data rows are fewer
@@ -138,3 +142,47 @@ def nonzero(counts: dict[str, Any]) -> dict[str, int]:
 def list_keys(harness: JobHarness, prefix: str) -> list[str]:
     answer = harness.aws.client("s3").list_objects_v2(Bucket=harness.aws.names.bucket, Prefix=prefix)
     return [o["Key"] for o in answer.get("Contents", [])]
+
+
+KILLED = "killed after the provider took the call"
+
+
+class ChildDiedError(Exception):
+    """The child's invocation ends here, as a killed function's would: after the provider took the call."""
+
+
+def dying_once(died: list[int]) -> Callable[[Settings, Clients], RunnerPorts]:
+    """Chunk ports whose gateway dies once, right after the provider accepted its first call."""
+
+    def ports(settings: Settings, clients: Clients) -> RunnerPorts:
+        real = chunk_ports(settings, clients)
+
+        class Dying:
+            def send(self, items: Any, time_left: Any = None) -> Any:
+                outcomes = real.gateway.send(items, time_left)
+                if not died:
+                    died.extend(r.row for item in items for r in item.recipients)
+                    raise ChildDiedError(KILLED)
+                return outcomes
+
+        return replace(real, gateway=Dying())
+
+    return ports
+
+
+def test_a_child_that_dies_after_the_provider_took_its_call_is_retried_and_sends_no_row_twice(
+    harness: JobHarness, engine: Engine
+) -> None:
+    upload = harness.upload(scale_csv(300), "incoming/dies.csv")
+    died: list[int] = []
+    settings = replace(harness.settings, chunk_rows=100)
+    with steps_routed(900_000, lambda: ScaleSteps(settings, harness.clients, ports=dying_once(died))) as log:
+        execution = run_scaled(engine, upload)
+
+    assert execution["status"] == "SUCCEEDED"
+    assert [entry["error"] for entry in log if "error" in entry] == [f"ChildDiedError: {KILLED}"]
+    items = {int(item["row"]): item for item in harness.items(upload)}
+    assert {items[row]["status"] for row in died} == {"UNKNOWN"}  # in flight when it died: never sent again
+    audit = harness.simulator.audit()
+    assert audit.duplicate_numbers == audit.duplicate_order_ids == 0
+    assert harness.job(upload)["state"] == "COMPLETED"

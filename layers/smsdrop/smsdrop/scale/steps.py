@@ -20,6 +20,7 @@ from smsdrop.scale.keys import ScaleKeys
 from smsdrop.scale.merge import Merge
 from smsdrop.scale.plan import Unindexed, cut, write_plan
 from smsdrop.send.clients import Clients
+from smsdrop.send.ports import RunnerPorts
 from smsdrop.send.run_result import RunEnd
 from smsdrop.send.runner import JobRunner
 from smsdrop.send.wiring import row_rules
@@ -33,10 +34,17 @@ WAIT = frozenset({RunEnd.BUSY, RunEnd.LEASE_LOST, RunEnd.PAUSED})
 
 
 class ScaleSteps:
-    """Plan, Index, Merge, Send, Finish and Fail of one deployment; built once per cold start."""
+    """Plan, Index, Merge, Send, Finish and Fail of one deployment; built once per cold start. `ports` builds the
+    chunk runner's adapters (smsdrop.scale.chunk_ports, unless a test wraps one to break it)."""
 
-    def __init__(self, settings: Settings, clients: Clients, clock: Callable[[], float] = time.time) -> None:
-        self._settings, self._clients, self._clock = settings, clients, clock
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Clients,
+        clock: Callable[[], float] = time.time,
+        ports: Callable[[Settings, Clients], RunnerPorts] = chunk_ports,
+    ) -> None:
+        self._settings, self._clients, self._clock, self._ports = settings, clients, clock, ports
         self._store = JobStore(clients.dynamodb, settings.results_table)
         self._runner: JobRunner | None = None
 
@@ -98,7 +106,7 @@ class ScaleSteps:
 
     def _chunk_runner(self) -> JobRunner:
         if self._runner is None:
-            self._runner = JobRunner(self._settings, chunk_ports(self._settings, self._clients), self._clock)
+            self._runner = JobRunner(self._settings, self._ports(self._settings, self._clients), self._clock)
         return self._runner
 
 
