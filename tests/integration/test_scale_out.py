@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -91,6 +92,8 @@ def test_a_file_over_many_chunks_gets_the_same_answer_for_every_row_as_on_one_fu
     assert_sent_once(harness, many, int(harness.job(one)["rows"]))
     assert {entry["step"] for entry in scaled} == {"plan", "index", "merge", "send", "finish"}
     assert not list_keys(harness, ScaleKeys(many.job_id).folder)  # working objects removed
+    summary = harness.aws.client("s3").get_object(Bucket=many.bucket, Key=ReportKeys.of(many).summary)["Body"].read()
+    assert json.loads(summary)["intake"]["format"] == "CSV"  # the plan's reader's report of the whole file
 
 
 def test_a_second_start_of_the_same_job_starts_nothing(

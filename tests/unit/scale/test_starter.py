@@ -13,7 +13,7 @@ from local import ROOT
 from smsdrop.config import Settings
 from smsdrop.intake.uploads import Upload
 from smsdrop.scale.starter import ENGINE, ScaleOut, build_scale_out
-from smsdrop.scale.steps import failure_reason
+from smsdrop.scale.steps import UnknownStepError, dispatch, failure_reason
 from smsdrop.send.handler_support import run_jobs
 
 Logger()  # the function's own logger, as its handler module makes it (run_jobs logs through a child of it)
@@ -89,3 +89,9 @@ def test_an_s3_event_for_a_big_file_starts_the_engine_but_a_continuation_message
 ])  # fmt: skip
 def test_the_job_s_error_is_the_function_s_message_or_what_the_state_machine_said(error, reason) -> None:
     assert failure_reason(error) == reason
+
+
+def test_a_step_the_function_does_not_have_fails_loudly() -> None:
+    event = {"step": "nope", "upload": BIG.to_message()}
+    with pytest.raises(UnknownStepError, match="no step 'nope'"):
+        dispatch(None, event, lambda: 900_000)  # type: ignore[arg-type]  # never reached

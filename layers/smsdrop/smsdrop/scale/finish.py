@@ -54,7 +54,7 @@ class JobFinish:
         state, stop, error = job_state(records)
         keys, work = ReportKeys.of(upload), ScaleKeys(upload.job_id)
         ResultsJoin(self._s3, upload.bucket, keys.results).join(work.results(i) for i in range(chunks))
-        summary = self._summary(upload, records, state, stop, error)
+        summary = self._summary(upload, records, state, stop, error) | {"intake": self._intake(upload)}
         body = json.dumps(summary, indent=2, sort_keys=True).encode()
         self._s3.put_object(Bucket=upload.bucket, Key=keys.summary, Body=body, ContentType="application/json")
         extra = {"results_key": keys.results, "summary_key": keys.summary, "engine": ENGINE, "chunks": chunks}
@@ -68,6 +68,12 @@ class JobFinish:
         self._close(upload, JobState.FAILED, [record_of(item) for item in items], reason, {"engine": ENGINE})
         self._clear(upload)
         return {"job_id": upload.job_id, "state": JobState.FAILED.value, "error": reason}
+
+    def _intake(self, upload: Upload) -> dict[str, Any]:
+        """What the plan's reader said of the file."""
+        body = self._s3.get_object(Bucket=upload.bucket, Key=ScaleKeys(upload.job_id).intake)["Body"].read()
+        intake: dict[str, Any] = json.loads(body)
+        return intake
 
     def _chunk_keys(self, upload: Upload) -> list[str]:
         try:

@@ -26,6 +26,11 @@ class ScaleKeys:
         """The plan: a JSON array of chunks, the Distributed Maps' ItemReader."""
         return f"{self.folder}plan.json"
 
+    @property
+    def intake(self) -> str:
+        """What the plan's reader says of the whole file (format, rules, texts): the summary's `intake`."""
+        return f"{self.folder}intake.json"
+
     def index(self, chunk: int) -> str:
         """Chunk `chunk`'s digests (smsdrop.scale.index)."""
         return f"{self.folder}index/{chunk:05d}.bin"

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from smsdrop.config import Settings
+from smsdrop.errors import SmsdropError
 from smsdrop.intake.reader import RecipientReader
 from smsdrop.intake.uploads import Upload
 from smsdrop.scale.chunk_ports import chunk_ports
@@ -55,13 +56,11 @@ class ScaleSteps:
         claim = self._store.claim(upload, owner(upload.job_id), now, EXECUTION_LEASE_S, ttl, s.row_shards)
         if isinstance(claim, Busy) and claim.record.is_finished:
             return {"finished": True, "chunks": 0, "key": ""}
-        reader = self._reader(upload, Unindexed)
-        key = ScaleKeys(upload.job_id).plan
-        return {
-            "finished": False,
-            "chunks": write_plan(self._s3, upload.bucket, key, cut(reader, s.chunk_rows)),
-            "key": key,
-        }
+        reader, keys = self._reader(upload, Unindexed), ScaleKeys(upload.job_id)
+        chunks = write_plan(self._s3, upload.bucket, keys.plan, cut(reader, s.chunk_rows))
+        body = json.dumps(reader.report()).encode()
+        self._s3.put_object(Bucket=upload.bucket, Key=keys.intake, Body=body, ContentType="application/json")
+        return {"finished": False, "chunks": chunks, "key": keys.plan}
 
     def index(self, upload: Upload, chunk: Chunk) -> dict[str, Any]:
         """Write the digests of the chunk's keys; how many rows it indexed."""
@@ -120,12 +119,21 @@ def failure_reason(error: dict[str, Any]) -> str:
     return str(message or cause or error.get("Error") or "the state machine failed")
 
 
+class UnknownStepError(SmsdropError):
+    """The state machine named a step this function does not have (a definition out of step with the code)."""
+
+
 def dispatch(steps: ScaleSteps, event: dict[str, Any], remaining_ms: Callable[[], int]) -> dict[str, Any]:
     """Run the step `event` names on the upload it carries."""
-    upload, step = Upload.from_message(event["upload"]), event["step"]
-    chunk = Chunk.of(event["chunk"]) if "chunk" in event else None
-    if step in ("index", "send") and chunk is not None:
-        return steps.index(upload, chunk) if step == "index" else steps.send(upload, chunk, remaining_ms)
-    if step in ("merge", "finish"):
-        return steps.merge(upload, event["chunks"]) if step == "merge" else steps.finish(upload, event["chunks"])
-    return steps.plan(upload) if step == "plan" else steps.fail(upload, event.get("error") or {})
+    upload = Upload.from_message(event["upload"])
+    actions: dict[str, Callable[[], dict[str, Any]]] = {
+        "plan": lambda: steps.plan(upload),
+        "index": lambda: steps.index(upload, Chunk.of(event["chunk"])),
+        "merge": lambda: steps.merge(upload, event["chunks"]),
+        "send": lambda: steps.send(upload, Chunk.of(event["chunk"]), remaining_ms),
+        "finish": lambda: steps.finish(upload, event["chunks"]),
+        "fail": lambda: steps.fail(upload, event.get("error") or {}),
+    }
+    if event.get("step") not in actions:
+        raise UnknownStepError(f"no step {event.get('step')!r}")
+    return actions[event["step"]]()
