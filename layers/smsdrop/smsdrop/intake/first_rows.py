@@ -30,6 +30,23 @@ class FirstRows:
             self._grow()
         return row
 
+    @property
+    def table(self) -> tuple[array[int], array[int]]:
+        """The slots as they are (keys, rows; key 0 marks an empty slot): what a snapshot keeps, copied by C."""
+        return self._keys, self._rows
+
+    @classmethod
+    def restored(cls, keys: array[int], rows: array[int]) -> FirstRows:
+        """The index whose `table` was (keys, rows): taken over as they are, no key inserted again."""
+        if len(keys) != len(rows) or len(keys) < 2 or len(keys) & (len(keys) - 1):
+            raise ValueError(f"not the table of an index: {len(keys)} keys, {len(rows)} rows")
+        index = cls.__new__(cls)
+        index._keys, index._rows, index._mask = keys, rows, len(keys) - 1
+        index._room = len(keys) // 2 - (len(keys) - keys.count(0))
+        if index._room <= 0:
+            raise ValueError("not the table of an index: more than half its slots are used")
+        return index
+
     def _allocate(self, capacity: int) -> None:
         self._keys = array("q", [0]) * capacity
         self._rows = array("I", [0]) * capacity

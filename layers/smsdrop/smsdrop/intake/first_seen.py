@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from smsdrop.intake.first_rows import FirstRows
+from smsdrop.scale.digests import SEPARATOR, digest
 
 ORDER = "o"
 """A row that repeats an earlier row's orderId."""
@@ -31,19 +32,20 @@ class FirstSeen(Protocol):
 
 
 class LocalFirstSeen:
-    """One reader's index of the whole file (Python's hash(): this process only, never stored)."""
+    """One reader's index of the whole file, keyed by stable 64-bit digests (8-byte BLAKE2b, smsdrop.scale.digests): the
+    same in every process, so a hand-over can keep the index in a snapshot and the next invocation take it back."""
 
-    def __init__(self) -> None:
-        self._orders = FirstRows()
-        self._sends = FirstRows()
+    def __init__(self, orders: FirstRows | None = None, sends: FirstRows | None = None) -> None:
+        self.orders = orders or FirstRows()
+        self.sends = sends or FirstRows()
 
     def order(self, order_id: str, row: int) -> int:
         """The first row with `order_id`, remembering `row` if it is new."""
-        return self._orders.first(hash(order_id), row)
+        return self.orders.first(digest(order_id), row)
 
     def send(self, number: str, content: str, row: int) -> int:
         """The first row sending `content` to `number`, remembering `row` if it is new."""
-        return self._sends.first(hash((number, content)), row)
+        return self.sends.first(digest(number + SEPARATOR + content), row)  # send_digest, inlined
 
 
 class MergedLosers:
