@@ -61,7 +61,8 @@ class NotingSimulator(GatewaySimulator):
     """The gateway simulator, noting for every call its orderIds, the Api-Key that signed it, and whether the
     client could read the answer: not if the connection was reset, nor if it came after `late_s` (the client's
     read timeout; a stall waits `Faults.stall_s` past it). `on_call(order_ids)` runs before each call is handled
-    (a crash test kills the caller there); `after_call(order_ids)` after it, before the answer leaves."""
+    (a crash test kills the caller there), `after_call(order_ids)` after it, before the answer leaves: the time either
+    holds the answer counts towards `late_s`."""
 
     def __init__(self, late_s: float = 2.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -73,9 +74,9 @@ class NotingSimulator(GatewaySimulator):
 
     def send_batch(self, headers: Any, body: bytes) -> tuple[int, dict[str, Any] | None]:
         order_ids = _order_ids(body)
+        started = time.monotonic()  # the client's read timeout runs from here: hooks that hold the answer count
         if self.on_call is not None:
             self.on_call(order_ids)
-        started = time.monotonic()
         status, answer = super().send_batch(headers, body)
         if self.after_call is not None:  # the answer waits for it, so its time counts towards the client's timeout
             self.after_call(order_ids)
