@@ -23,8 +23,12 @@ lint: venv
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# Workers: each has its own moto server and simulator; much of a test's time is waiting on them, so more workers than
+# cores still shortens the run.
+WORKERS ?= 3
+
 test: lint chromium
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(WORKERS) --dist loadfile
 
 unit: venv
 	$(VENV)/bin/pytest tests/unit
