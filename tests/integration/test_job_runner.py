@@ -1,5 +1,6 @@
 """The job runner end to end against moto server and the gateway simulator: at most once, nothing lost."""
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -7,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from smsdrop.models import UNKNOWN_REASON
+from smsdrop.intake.reader import RecipientReader, RowRules
+from smsdrop.models import UNKNOWN_REASON, Recipient
 from smsdrop.send.runner import JobRunner, RunEnd
 from tests.fixtures.jobs import csv_of, numbers
 
@@ -194,3 +196,31 @@ def test_the_same_file_uploaded_as_a_new_version_is_a_new_job(harness):
     assert harness.run(first).end is RunEnd.COMPLETED
     assert harness.run(second).end is RunEnd.COMPLETED
     assert len(harness.simulator.audit().accepted) == 100
+
+
+def test_continuations_take_back_the_reader_state_and_answer_every_row_as_one_whole_read(harness, caplog):
+    rows = mixed_rows(400)
+    rows += [(n, CONTENTS[i % 3], f"SHOP{i % 2}", f"r{i}") for i, n in enumerate(numbers(100))]  # duplicates
+    rows += [(n, "Back in stock", "SHOP1", f"o{i}") for i, n in enumerate(numbers(50, start=5000))]  # orderIds again
+    upload = harness.upload(csv_of(rows))
+    whole = RecipientReader(
+        harness.clients.s3, upload.bucket, upload.key, upload.version_id, RowRules(job_id=upload.job_id)
+    )
+    expected = [
+        (r.row, "SUBMITTED", "") if isinstance(r, Recipient) else (r.row, "REJECTED", r.reason) for r in whole.rows()
+    ]
+
+    def one_batch_each():
+        checks = iter([10_000])
+        return lambda: next(checks, 0)
+
+    with caplog.at_level(logging.INFO, logger="smsdrop.intake"):
+        results = harness.run_to_end(upload, one_batch_each)
+    assert results[-1].end is RunEnd.COMPLETED
+    assert len(results) >= 4
+    assert len([r for r in caplog.records if r.getMessage() == "Reader snapshot saved"]) == len(results) - 1
+    assert not [r for r in caplog.records if "without" in r.getMessage()]  # every continuation took its state back
+    assert [(int(i["row"]), i["status"], i["reason"]) for i in harness.items(upload)] == expected
+    assert Counter(status for _, status, _ in expected) == {"SUBMITTED": 400, "REJECTED": 150}
+    audit = harness.simulator.audit()
+    assert (len(audit.accepted), audit.duplicate_numbers, audit.duplicate_order_ids) == (400, 0, 0)

@@ -26,6 +26,8 @@ from smsdrop.intake.file_format import FileFormat
 from smsdrop.intake.first_seen import FirstSeen, LocalFirstSeen
 from smsdrop.intake.line_feed import ObjectBytes
 from smsdrop.intake.phone_numbers import NumberRules
+from smsdrop.intake.reader_snapshots import ReaderSnapshots
+from smsdrop.intake.reader_state import ReaderState
 from smsdrop.intake.rejections import FileProblem, FileRefused
 from smsdrop.intake.row_checks import Destinations, RowCheck
 from smsdrop.intake.sheet_records import SheetRecords
@@ -52,24 +54,47 @@ class RowRules:
     first_seen: Callable[[], FirstSeen] = LocalFirstSeen
     """Where the duplicate and orderId checks find a key's first row (the scale-out engine gives Merge's answers)."""
 
-    def check(self, columns: Columns) -> RowCheck:
-        """The check of the data rows under these columns."""
+    def check(self, columns: Columns, taken_back: ReaderState | None = None) -> RowCheck:
+        """The check of the data rows under these columns; its index and tally those of `taken_back`, if given."""
         numbers = NumberRules(self.default_region, self.number_check)
         destinations = Destinations(self.allowed_countries)
-        texts = TextTally(safe=self.gsm_safe)
-        seen = self.first_seen()
+        texts, seen = TextTally(safe=self.gsm_safe), self.first_seen()
+        if taken_back is not None:
+            texts = TextTally.restored(self.gsm_safe, taken_back.texts, taken_back.read.row)
+            seen = LocalFirstSeen(taken_back.orders, taken_back.sends)
         return RowCheck(columns, numbers, self.reject_duplicates, self.job_id, destinations, texts, seen)
+
+    @property
+    def mark(self) -> str:
+        """What a reader state records of these rules: one taken under others is not taken back."""
+        countries = ",".join(map(str, sorted(self.allowed_countries)))
+        fields = (self.default_region, self.number_check, self.reject_duplicates, self.job_id, countries, self.gsm_safe)
+        return "|".join(map(str, fields))
 
 
 class RecipientReader:
     """Streams the rows of one S3 object (CSV, gzip CSV or XLSX) and checks each; never holds the whole file."""
 
     def __init__(
-        self, s3_client: Any, bucket: str, key: str, version_id: str | None, rules: RowRules, *, ranged: bool = False
+        self,
+        s3_client: Any,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        rules: RowRules,
+        *,
+        ranged: bool = False,
+        snapshots: ReaderSnapshots | None = None,
     ) -> None:
+        """`ranged`: a plain CSV is entered at the start position (see `_entered`). `snapshots`: where this job's reader
+        states are kept at a hand-over (`keep`) and taken back on a resume, which then enters the file too."""
         self._object = (s3_client, bucket, key, version_id)
         self._rules = rules
         self._ranged = ranged
+        self._snapshots = snapshots
+        self._check: RowCheck | None = None
+        self._taken_back: ReaderState | None = None
+        self._resumed_at: Position | None = None
         self._row = 1
         self._end = 0
         self._blank_lines = 0
@@ -92,21 +117,41 @@ class RecipientReader:
         fmt = self._format.as_json() if self._format else {}
         return {**fmt, "allowed_countries": allowed, **self._texts.as_json()}
 
+    def keep(self, checkpoint: Position | None) -> None:
+        """At a hand-over: leave what this reader knows of the file, for the invocation that resumes at `checkpoint`
+        (nothing without snapshots, for a file that cannot be entered midway, or with another job's index)."""
+        check, snapshots = self._check, self._snapshots
+        if check is None or snapshots is None or checkpoint is None or not self._enterable():
+            return
+        seen = check.first_seen
+        if not isinstance(seen, LocalFirstSeen):
+            return
+        state = ReaderState(
+            self.position, self._blank_lines, self._texts.state(), self._rules.mark, seen.orders, seen.sends
+        )
+        snapshots.save(checkpoint, state)
+        if self._resumed_at is not None and self._resumed_at != checkpoint:
+            snapshots.drop(self._resumed_at)
+
     def rows(self, start: Position | None = None) -> Iterator[Row]:
         """Every data row from `start` (default: the first), checked; FileRefused if the file cannot be used.
 
         Rows are numbered as records (header = 1). On a resume the part before `start` is read and checked
-        again, not yielded: duplicates and repeated orderIds are still found, and blank lines still counted.
+        again, not yielded: duplicates and repeated orderIds are still found, and blank lines still counted; unless
+        the state kept for `start` is taken back (see `keep`): then a plain CSV is entered at `start`.
         """
         source = self._source()
         columns = source.header()
         self._format = source.format
         logger.info("Reading the file as %s", source.format.described())
-        check = self._rules.check(columns)
-        self._texts = check.texts
         self._row, self._end, self._blank_lines = 1, source.header_end, 0
         fresh = start is None or start.offset <= self._end
+        taken_back = None if fresh else self._take_back(start)  # type: ignore[arg-type]  # not fresh
+        check = self._check = self._rules.check(columns, taken_back)
+        self._texts = check.texts
         entered = None if fresh else self._entered(source, start, check)  # type: ignore[arg-type]  # not fresh
+        if taken_back is not None:
+            self._blank_lines = taken_back.blank_lines
         checked = self._checked(entered or source.records(check), check)
         if not fresh and entered is None:
             self._skip(checked, start)  # type: ignore[arg-type]  # not fresh: start is a Position
@@ -128,7 +173,7 @@ class RecipientReader:
         from `start`, in the whole file's encoding): rows numbered and placed as in the whole file, the records before
         `start` neither read nor checked (so duplicates before it are not seen: the scale-out engine's Merge saw them).
         None otherwise: a workbook or a gzip file is read from the top."""
-        if not self._ranged or not isinstance(source, CsvRecords):
+        if not (self._ranged or self._taken_back) or not isinstance(source, CsvRecords):
             return None
         stored = ObjectBytes(*self._object)
         tail = stored.from_offset(start.offset)
@@ -139,6 +184,24 @@ class RecipientReader:
         shift = start.offset - source.header_end
         self._row, self._end = start.row, start.offset
         return ((fields, offset + shift, end + shift, problem) for fields, offset, end, problem in part.records(check))
+
+    def _take_back(self, start: Position) -> ReaderState | None:
+        """The state kept for `start`, if it can be taken back: kept under the same rules, for a file that can be
+        entered, through `start` at least. None otherwise (the file is read again up to `start`)."""
+        self._resumed_at = start
+        if self._snapshots is None or not self._enterable():
+            return None
+        state = self._snapshots.load(start)
+        if state is not None and (state.rules != self._rules.mark or state.read.row < start.row):
+            logger.info("Resuming without the reader snapshot: it was kept under other rules or before the checkpoint")
+            state = None
+        self._taken_back = state
+        return state
+
+    def _enterable(self) -> bool:
+        """Whether the file can be entered midway: a CSV (a gzip file cannot, a workbook is read from its top)."""
+        key = self._object[2]
+        return not is_workbook(key) and not key.lower().endswith(".gz")
 
     def _skip(self, checked: Iterator[Row | None], start: Position) -> None:
         """Read the records before `start`; ValueError if no record starts there."""
@@ -151,12 +214,13 @@ class RecipientReader:
     def _checked(self, records: Iterator[Record], check: RowCheck) -> Iterator[Row | None]:
         """Each record checked (None for a blank line); the position moves past each as it is read."""
         row = self._row
+        counted_through = self._taken_back.read.row if self._taken_back else 0  # blank lines counted in the state
         try:
             for fields, offset, end, problem in records:
                 row += 1
                 result = check(fields, row, offset) if problem is None else check.refuse(fields, row, offset, problem)
                 self._row, self._end = row, end
-                if result is None:
+                if result is None and row > counted_through:
                     self._blank_lines += 1
                     if self._blank_lines > MAX_BLANK_LINES:  # skipped without a batch, so without a time check
                         raise FileRefused(FileProblem.TOO_MANY_BLANK_LINES, limit=MAX_BLANK_LINES)

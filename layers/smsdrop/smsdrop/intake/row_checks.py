@@ -69,7 +69,7 @@ class RowCheck:
         self._destinations = destinations
         self._fill = Placeholders(columns).fill
         self.texts = texts or TextTally()
-        self._first_seen = first_seen or LocalFirstSeen()
+        self.first_seen = first_seen or LocalFirstSeen()
         self._reject_duplicates = reject_duplicates
         self._order_prefix = _order_prefix(job_id)
 
@@ -121,12 +121,12 @@ class RowCheck:
             raise Rejected(Rejection.ORDER_ID_TOO_LONG, length=len(order_id), limit=ORDER_ID_LIMIT)
         if "," in order_id:
             raise Rejected(Rejection.ORDER_ID_COMMA)
-        first = self._first_seen.order(order_id, row)
+        first = self.first_seen.order(order_id, row)
         if first != row:
             raise Rejected(Rejection.ORDER_ID_REPEATED, order_id=order_id, row=first)
 
     def _check_not_sent(self, number: str, content: str, row: int) -> None:
-        first = self._first_seen.send(number, content, row)
+        first = self.first_seen.send(number, content, row)
         if first != row:
             raise Rejected(Rejection.DUPLICATE, row=first)
 

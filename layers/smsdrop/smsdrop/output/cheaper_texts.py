@@ -81,13 +81,16 @@ def _around(text: str, at: int) -> str:
 
 @dataclass(slots=True)
 class TextTally:
-    """The texts of the rows to send: UCS-2 rows, the first LISTED distinct UCS-2 texts, GSM_SAFE replacements."""
+    """The texts of the rows to send: UCS-2 rows, the first LISTED distinct UCS-2 texts, GSM_SAFE replacements.
+
+    `counted_through`: rows up to it are counted already (a tally taken back from a snapshot), so `add` skips them."""
 
     safe: bool = False
     ucs2_rows: int = 0
     replaced_characters: int = 0
     replaced_rows: int = 0
     _texts: dict[str, _Ucs2Text] = field(default_factory=dict)
+    counted_through: int = 0
 
     def prepare(self, text: str) -> tuple[str, int]:
         """The text to send (made GSM-safe if `safe`) and the characters replaced in it."""
@@ -95,6 +98,8 @@ class TextTally:
 
     def add(self, text: str, row: int, replaced: int) -> None:
         """Count a row to send, its text as sent, and the characters GSM_SAFE replaced in it."""
+        if row <= self.counted_through:
+            return
         if replaced:
             self.replaced_characters += replaced
             self.replaced_rows += 1
@@ -104,6 +109,20 @@ class TextTally:
                 seen.rows += 1
             elif len(self._texts) < LISTED:
                 self._texts[text] = _Ucs2Text(text, row)
+
+    def state(self) -> dict[str, Any]:
+        """Everything counted, JSON-able, for `restored`."""
+        texts = [[t.text, t.first_row, t.rows] for t in self._texts.values()]
+        return {"counts": [self.ucs2_rows, self.replaced_characters, self.replaced_rows], "texts": texts}
+
+    @classmethod
+    def restored(cls, safe: bool, state: dict[str, Any], counted_through: int) -> TextTally:
+        """The tally whose `state` this was, counting rows after `counted_through` only."""
+        texts = {text: _Ucs2Text(text, first_row, rows) for text, first_row, rows in state["texts"]}
+        ucs2_rows, replaced_characters, replaced_rows = state["counts"]
+        tally = cls(safe, ucs2_rows, replaced_characters, replaced_rows, counted_through=counted_through)
+        tally._texts.update(texts)
+        return tally
 
     def as_json(self) -> dict[str, Any]:
         """The summary's view: GSM_SAFE and what it replaced; UCS-2 rows and the first distinct UCS-2 texts."""

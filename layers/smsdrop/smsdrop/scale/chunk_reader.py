@@ -42,6 +42,10 @@ class ChunkReader:
         """What the reader says of the file (format, rules, texts)."""
         return self._whole.report()
 
+    def keep(self, checkpoint: Position | None) -> None:
+        """What the whole file's reader keeps at a hand-over (nothing: a chunk is entered at its start anyway)."""
+        self._whole.keep(checkpoint)
+
     def rows(self, start: Position | None = None) -> Iterator[Row]:
         """The chunk's rows from `start` (its checkpoint) or from the chunk's start."""
         end = self._chunk.end.offset

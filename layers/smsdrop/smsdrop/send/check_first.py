@@ -119,6 +119,10 @@ class CheckedFirst:
             report = self._checked.report()
         return {**report, "guards": {**self._caps.as_json(), "checked_first": checked}}
 
+    def keep(self, checkpoint: Position | None) -> None:
+        """What the job's reader keeps at a hand-over."""
+        self._reader.keep(checkpoint)
+
     def rows(self, start: Position | None = None) -> Iterator[Row]:
         """The job's rows from `start`; from the start of a job checked first, only once the whole file passed."""
         if start is None and self._caps.checks_first(self._upload):

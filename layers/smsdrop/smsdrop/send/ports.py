@@ -45,6 +45,11 @@ class Reader(Protocol):
         """What the job's summary says of the file as read so far (format, rules, what its texts cost)."""
         ...
 
+    def keep(self, checkpoint: Position | None) -> None:
+        """At a hand-over: leave what the reader knows of the file for the invocation resuming at `checkpoint`, so
+        it need not read the file up to there again (a reader that cannot, does nothing)."""
+        ...
+
 
 class ReaderFactory(Protocol):
     """Opens the reader of an upload's file for its job."""

@@ -226,7 +226,7 @@ class _Invocation:
         request = (window.pause_request if window else None) or record.pause_requested or {}
         history = with_entry(record.history, "paused", now, by=request.get("by"))
         if window is not None:
-            self._stream.hand_over()
+            self._hand_over_files(window)
         if not self._lease.pause(now, checkpoint, history):
             self._lease.release(now, checkpoint)
             self._ports.continuation.request(self._upload)
@@ -240,7 +240,7 @@ class _Invocation:
         operator asked to cancel or pause meanwhile, hand over as usual (the next invocation does as asked)."""
         checkpoint = window.checkpoint if window else self._lease.record.checkpoint
         if window is not None:
-            self._stream.hand_over()
+            self._hand_over_files(window)
         if not self._waits.wait(hold, checkpoint):
             self._lease.release(self._clock(), checkpoint)
             self._ports.continuation.request(self._upload)
@@ -276,7 +276,7 @@ class _Invocation:
                 self._window.tell()
 
     def _hand_over(self, work: BatchWork, window: Window) -> RunResult:
-        self._stream.hand_over()
+        self._hand_over_files(window)
         self._lease.release(self._clock(), window.checkpoint)
         self._ports.continuation.request(self._upload)
         logger.info(
@@ -285,6 +285,12 @@ class _Invocation:
         )
         counts = {str(s): n for s, n in window.counts.items()}
         return RunResult(self._lease.job_id, RunEnd.CONTINUED, counts, work.stop_reason, batches=window.batches)
+
+    def _hand_over_files(self, window: Window) -> None:
+        """Leave the results file's state and the reader's for the invocation resuming at the window's checkpoint."""
+        self._stream.hand_over()
+        if self._reader is not None:
+            self._reader.keep(window.checkpoint)
 
     def _refuse(self, message: str, rows: int, work: BatchWork, window: Window) -> RunResult:
         """The file cannot be read (on from some point, or at all): close the job FAILED with what was recorded."""

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from smsdrop.config import Settings
 from smsdrop.intake.dry_run import is_dry_run
 from smsdrop.intake.reader import RecipientReader, RowRules
+from smsdrop.intake.reader_snapshots import ReaderSnapshots
 from smsdrop.intake.row_checks import Destinations
 from smsdrop.intake.send_at import read_send_at
 from smsdrop.intake.uploads import Upload
@@ -53,12 +54,15 @@ def build_ports(settings: Settings, clients: Clients) -> RunnerPorts:
 
     caps = Caps.from_settings(settings, prices(settings))
 
-    def recipients(upload: Upload, job_id: str) -> RecipientReader:
-        return RecipientReader(clients.s3, upload.bucket, upload.key, upload.version_id, replace(rules, job_id=job_id))
+    def recipients(upload: Upload, job_id: str, snapshots: ReaderSnapshots | None = None) -> RecipientReader:
+        job_rules = replace(rules, job_id=job_id)
+        return RecipientReader(clients.s3, upload.bucket, upload.key, upload.version_id, job_rules, snapshots=snapshots)
 
     def reader(upload: Upload, job_id: str) -> CheckedFirst:
-        """The job's reader, which reads the whole file first when the caps say so (smsdrop.send.check_first)."""
-        return CheckedFirst(recipients(upload, job_id), lambda: recipients(upload, job_id), caps, upload)
+        """The job's reader, which reads the whole file first when the caps say so (smsdrop.send.check_first) and
+        keeps its state at a hand-over for the next invocation (smsdrop.intake.reader_snapshots)."""
+        snapshots = ReaderSnapshots(clients.s3, upload.bucket, job_id)
+        return CheckedFirst(recipients(upload, job_id, snapshots), lambda: recipients(upload, job_id), caps, upload)
 
     def dry_run(upload: Upload) -> bool:
         return is_dry_run(clients.s3, upload)
