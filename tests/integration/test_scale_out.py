@@ -26,8 +26,8 @@ from smsdrop.send.clients import Clients
 from smsdrop.send.ports import RunnerPorts
 from tests.fixtures.jobs import NO_DEADLINE, JobHarness
 
-ROWS = 2000  # blank lines among them: data rows are fewer
-CHUNK_ROWS = 250
+ROWS = 1200  # blank lines among them: data rows are fewer
+CHUNK_ROWS = 150
 MSG_ID = 5  # the results file's msgId column: the provider's, different for every send
 
 
