@@ -10,7 +10,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import bound, cost, e2e, memory, pipeline, record_cpu, resume_close, shards, xlsx_read
+from bench import bound, cost, e2e, memory, pipeline, record_cpu, resume_close, scale_out, shards, xlsx_read
 from bench.common import machine, save
 
 SCRIPTS: dict[str, Callable[[list[str]], int]] = {
@@ -23,6 +23,7 @@ SCRIPTS: dict[str, Callable[[list[str]], int]] = {
     "xlsx_read": xlsx_read.main,
     "record_cpu": record_cpu.main,
     "resume_close": resume_close.main,
+    "scale_out": scale_out.main,
 }
 
 
