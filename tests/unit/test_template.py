@@ -249,6 +249,25 @@ def test_the_only_inline_statements_are_what_each_function_calls_on_its_own_pref
         (
             "IngestFunction",
             {
+                "Sid": "HandOverState",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:DeleteObject"],
+                "Resource": {"Fn::Sub": f"{BUCKET_OBJECTS}/reports/.state/*"},
+            },
+        ),
+        (
+            "IngestFunction",
+            {
+                "Sid": "ListHandOverState",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": {"Fn::Sub": BUCKET_OBJECTS},
+                "Condition": {"StringLike": {"s3:prefix": "reports/.state/*"}},
+            },
+        ),
+        (
+            "IngestFunction",
+            {
                 "Sid": "JobAndResultItems",
                 "Effect": "Allow",
                 "Action": [
