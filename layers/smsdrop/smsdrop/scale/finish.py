@@ -26,9 +26,11 @@ def owner(job_id: str) -> str:
 
 
 def job_state(records: Sequence[JobRecord]) -> tuple[JobState, str, str]:
-    """The job's state from its chunks' (FAILED over STOPPED over COMPLETED), the first stop reason and error."""
+    """The job's state from its chunks' (FAILED over STOPPED over CANCELLED over COMPLETED), the first stop reason and
+    error."""
     states = {record.state for record in records}
-    state = next((s for s in (JobState.FAILED, JobState.STOPPED) if s in states), JobState.COMPLETED)
+    ranked = (JobState.FAILED, JobState.STOPPED, JobState.CANCELLED)
+    state = next((s for s in ranked if s in states), JobState.COMPLETED)
     stop = next((r.stop_reason for r in records if r.stop_reason), "")
     error = "; ".join(f"chunk {r.job_id[-5:]}: {r.error}" for r in records if r.error)
     return state, stop, error

@@ -12,6 +12,7 @@ from smsdrop.config import Settings
 from smsdrop.errors import SmsdropError
 from smsdrop.intake.reader import RecipientReader
 from smsdrop.intake.uploads import Upload
+from smsdrop.scale.cancelling import ChunkCancels
 from smsdrop.scale.chunk_ports import chunk_ports
 from smsdrop.scale.chunk_reader import ChunkReader
 from smsdrop.scale.chunks import Chunk, ChunkUpload
@@ -83,7 +84,9 @@ class ScaleSteps:
 
     def send(self, upload: Upload, chunk: Chunk, remaining_ms: Callable[[], int]) -> dict[str, Any]:
         """Run today's runner on the chunk until it ends or time runs short; `done` once the chunk is closed."""
-        result = self._chunk_runner().run(ChunkUpload.of(upload, chunk), remaining_ms)
+        chunk_upload = ChunkUpload.of(upload, chunk)
+        ChunkCancels(self._clients.dynamodb, self._settings, self._clock).follow(chunk_upload)
+        result = self._chunk_runner().run(chunk_upload, remaining_ms)
         return {"done": result.end not in AGAIN, "wait": result.end in WAIT, "end": result.end.value}
 
     def finish(self, upload: Upload, chunks: int) -> dict[str, Any]:
