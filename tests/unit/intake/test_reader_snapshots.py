@@ -110,6 +110,11 @@ def test_a_state_comes_back_from_its_bytes_as_it_was_kept() -> None:
     assert [state.orders.first(key, 99) for key in (5, -7, 2**62, 8)] == [2, 3, 4, 99]
 
 
+def with_texts(texts) -> bytes:
+    state = ReaderState(Position(1, 2), 0, texts, "", FirstRows(), FirstRows())
+    return encoded(state)
+
+
 def cut_short() -> bytes:
     state = ReaderState(Position(1, 2), 0, {"counts": [0, 0, 0], "texts": []}, "", FirstRows(), FirstRows())
     raw = zlib.decompress(encoded(state))
@@ -118,8 +123,8 @@ def cut_short() -> bytes:
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"not zlib", zlib.compress(b"smsdrop-reader-state-2\n"), cut_short()],
-    ids=["empty", "not-zlib", "other-format", "cut-short"],
+    [b"", b"not zlib", zlib.compress(b"smsdrop-reader-state-2\n"), cut_short(), with_texts({"counts": [1]})],
+    ids=["empty", "not-zlib", "other-format", "cut-short", "bad-tally"],
 )
 def test_bytes_that_are_no_state_are_refused(data) -> None:
     with pytest.raises(StateUnusableError):

@@ -25,6 +25,7 @@ from typing import Any
 from smsdrop.errors import SmsdropError
 from smsdrop.intake.first_rows import FirstRows
 from smsdrop.models import Position
+from smsdrop.output.cheaper_texts import TextTally
 
 MAGIC = b"smsdrop-reader-state-1\n"
 _HEADER_SIZE = struct.Struct("<I")
@@ -82,6 +83,7 @@ def decoded(data: bytes) -> ReaderState:
         orders, at = _index(raw, at, orders_slots, header["byteorder"])
         sends, at = _index(raw, at, sends_slots, header["byteorder"])
         read = Position(*header["read"])
+        TextTally.restored(False, header["texts"], read.row)  # the tally's shape, checked before a row depends on it
         return ReaderState(read, header["blank_lines"], header["texts"], header["rules"], orders, sends)
     except (ValueError, KeyError, TypeError) as error:
         raise StateUnusableError(f"a reader state that does not hold together: {error}") from None
