@@ -2,6 +2,8 @@
 checkpoint on the job item (nothing is read back), a crash costs a bounded read, every invocation starts a batch,
 and a call the deadline leaves no time to make is handed back, never recorded."""
 
+import pytest
+
 from smsdrop.models import UNKNOWN_REASON, Status
 from smsdrop.provider.retry import CallNotMade
 from smsdrop.send.runner import JobRunner, RunEnd
@@ -70,6 +72,40 @@ def test_after_a_crash_only_the_rows_in_flight_and_the_lines_since_the_file_s_st
     assert sorted(fakes.gateway.sent_rows) == [10, 11, *range(18, 30)]
     assert fakes.results_file.lines == list(range(2, 30))
     assert fakes.job.in_flight == {}
+
+
+class Killed(BaseException):
+    """SIGKILL, as a fake can play it: nothing catches it, nothing more is written."""
+
+
+def test_a_holder_that_drops_a_dead_holder_s_marks_and_dies_at_its_first_call_leaves_those_rows_recorded():
+    # The dead holder's batch 1.2 was recorded but never told; the next holder finds its items, drops its mark
+    # with its own first mark, and is killed at that call: the job item must still say rows 4-5 are done.
+    fakes = Fakes([recipient(r) for r in range(2, 12)])
+    fakes.store.jobs[UPLOAD.job_id] = StoredJob(
+        UPLOAD.job_id, owner="died", lease_expires=NOW - 300, checkpoint=after(3), in_flight={"1.2": (4, 5)}
+    )
+    fakes.results.items[UPLOAD.job_id] = {
+        **{r: Stored(Status.SUBMITTED, "", "1.0") for r in (2, 3)},
+        **{r: Stored(Status.SUBMITTED, "", "1.2") for r in (4, 5)},  # 1.2 recorded, never told
+    }
+    fakes.results_file.lines, fakes.results_file.through_row = [2, 3], 3
+
+    def killed_at_the_first_call(n, rows):
+        raise Killed
+
+    fakes.gateway = FakeGateway(killed_at_the_first_call)
+    with pytest.raises(Killed):
+        run(fakes, in_flight=1)
+    assert "1.2" not in fakes.job.in_flight  # its mark went with the first mark of the holder that died
+    assert {4, 5} <= set(fakes.job.recorded)  # ... so the rows it had in flight are listed as recorded instead
+
+    fakes.gateway = FakeGateway()
+    third = JobRunner(settings(in_flight=1), fakes.ports(), clock=lambda: NOW + 300).run(UPLOAD, NO_DEADLINE)
+
+    assert third.end is RunEnd.COMPLETED
+    assert not {4, 5} & set(fakes.gateway.sent_rows)  # recorded by the first holder: never sent again
+    assert [fakes.results.items[UPLOAD.job_id][r].batch for r in (4, 5)] == ["1.2", "1.2"]
 
 
 def test_an_invocation_with_no_time_left_still_starts_a_batch_so_a_chain_of_them_always_ends():

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 class RecordedPast:
     """The rows recorded past the checkpoint row, and whether they changed since the job item was last told."""
 
-    def __init__(self, rows: Iterable[int], checkpoint_row: int) -> None:
+    def __init__(self, rows: Iterable[int], checkpoint_row: int, told: Iterable[int] | None = None) -> None:
+        """`told`: the rows the job item lists, if they may differ from `rows` (then `untold` tells `rows` first)."""
         self._checkpoint_row = checkpoint_row
         self._rows = {row for row in rows if row > checkpoint_row}
         self._order = sorted(self._rows)
-        self._changed = False
+        self._changed = told is not None and self._rows != {row for row in told if row > checkpoint_row}
 
     def add(self, rows: Iterable[int]) -> None:
         """Rows just recorded (those at or before the checkpoint are not kept)."""

@@ -57,7 +57,9 @@ class Window:
         self._stream = stream
         self._generation = lease.record.generation
         checkpoint_row = lease.record.checkpoint.row if lease.record.checkpoint else 0
-        self._past = RecordedPast(recorded, checkpoint_row)
+        # `recorded` may hold rows of a dead holder's batch found recorded but never told: the first write tells them,
+        # as it may drop that holder's mark, so the job item never loses sight of them (else they would be sent again).
+        self._past = RecordedPast(recorded, checkpoint_row, told=lease.record.recorded)
         self._pending: dict[Future[list[Item] | None], Batch] = {}
         self._started: dict[int, Batch] = {}
         self._recorded: set[int] = set()
