@@ -28,6 +28,7 @@ def test_a_cancelled_job_sends_nothing_more_in_any_chunk(harness: JobHarness) ->
     for chunk in chunks[1:]:
         assert steps.send(upload, chunk, NO_DEADLINE) == {"done": True, "wait": False, "end": "CANCELLED"}
     steps.finish(upload, len(chunks))
+    assert steps.finish(upload, len(chunks)) == {"state": "CANCELLED", "rows": 297}  # a retry changes nothing
 
     assert len(harness.simulator.audit().accepted) == sent > 0
     job = harness.job(upload)

@@ -51,7 +51,12 @@ class JobFinish:
         self._store, self._s3, self._clock = store, s3, clock
 
     def finish(self, upload: Upload, chunks: int) -> dict[str, Any]:
-        """Join the results, write the summary, close the job; the summary."""
+        """Join the results, write the summary, close the job; the summary (state and rows only on a retry after
+        the job was closed)."""
+        job = self._store.get(upload.job_id)
+        if job.is_finished:
+            self._clear(upload)
+            return {"state": job.state.value, "rows": job.rows or 0}
         records = [self._store.get(chunk_id(upload.job_id, i)) for i in range(chunks)]
         state, stop, error = job_state(records)
         keys, work = ReportKeys.of(upload), ScaleKeys(upload.job_id)
@@ -104,7 +109,10 @@ class JobFinish:
     def _close(
         self, upload: Upload, state: JobState, records: Sequence[JobRecord], error: str, extra: dict[str, Any]
     ) -> None:
-        lease = Lease(self._store, self._store.get(upload.job_id), owner(upload.job_id))
+        record = self._store.get(upload.job_id)
+        if record.is_finished:
+            return  # closed by an earlier attempt of this step: a retry changes nothing
+        lease = Lease(self._store, record, owner(upload.job_id))
         rows = sum(r.rows or 0 for r in records)
         lease.finish(state, self._clock(), rows, counts_of(records), error, extra)
 
