@@ -52,7 +52,7 @@ class ChunkReaders:
         chunk = as_chunk(upload)
         losers = read_losers(self._s3, chunk.bucket, ScaleKeys(chunk.parent).losers(chunk.chunk.index))
         rules = replace(self._rules, job_id=chunk.parent, first_seen=lambda: MergedLosers(losers))
-        whole = RecipientReader(self._s3, chunk.bucket, chunk.key, chunk.version_id, rules, ranged=True)
+        whole = RecipientReader(self._s3, chunk.bucket, *chunk.source, rules, ranged=True)
         return ChunkReader(whole, chunk.chunk)
 
 

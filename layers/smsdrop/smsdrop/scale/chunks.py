@@ -13,12 +13,13 @@ from smsdrop.store.schema import chunk_id
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """Chunk `index`: the records after `start` up to `end` (positions right after a record, as the reader gives
-    them), and its data rows."""
+    them), its data rows, and the object to read them from when it is not the upload (a gzip file's plain copy)."""
 
     index: int
     start: Position
     end: Position
     rows: int
+    source: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """The plan's item for this chunk (one Distributed Map item)."""
@@ -27,12 +28,14 @@ class Chunk:
             "start": [self.start.offset, self.start.row],
             "end": [self.end.offset, self.end.row],
             "rows": self.rows,
+            "source": self.source,
         }
 
     @classmethod
     def of(cls, item: dict[str, Any]) -> Chunk:
         """The chunk of a plan item."""
-        return cls(item["index"], Position(*item["start"]), Position(*item["end"]), item["rows"])
+        start, end = Position(*item["start"]), Position(*item["end"])
+        return cls(item["index"], start, end, item["rows"], item.get("source", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,11 @@ class ChunkUpload(Upload):
     def job_id(self) -> str:
         """The key of the chunk's own item."""
         return chunk_id(self.parent, self.chunk.index)
+
+    @property
+    def source(self) -> tuple[str, str | None]:
+        """The object (key and version) the chunk's rows are read from."""
+        return (self.chunk.source, None) if self.chunk.source else (self.key, self.version_id)
 
     @property
     def rows_of(self) -> str:

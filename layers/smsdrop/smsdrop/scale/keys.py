@@ -27,6 +27,11 @@ class ScaleKeys:
         return f"{self.folder}plan.json"
 
     @property
+    def plain(self) -> str:
+        """A gzip upload's inflated bytes, which the chunks read (smsdrop.scale.plain)."""
+        return f"{self.folder}plain.csv"
+
+    @property
     def intake(self) -> str:
         """What the plan's reader says of the whole file (format, rules, texts): the summary's `intake`."""
         return f"{self.folder}intake.json"

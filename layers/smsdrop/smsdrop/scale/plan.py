@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from smsdrop.models import Position, Row
@@ -43,8 +44,9 @@ def _cut(rows: Iterable[Row], reader: Reader, chunk_rows: int) -> Iterator[Chunk
         yield Chunk(index, start, reader.position, count)
 
 
-def write_plan(s3: Any, bucket: str, key: str, chunks: Iterable[Chunk]) -> int:
-    """Write the plan object (a JSON array, one item a chunk); how many chunks it holds."""
-    items = [chunk.as_json() for chunk in chunks]
+def write_plan(s3: Any, bucket: str, key: str, chunks: Iterable[Chunk], source: str = "") -> int:
+    """Write the plan object (a JSON array, one item a chunk, read from `source` if not from the upload); how many
+    chunks it holds."""
+    items = [replace(chunk, source=source).as_json() for chunk in chunks]
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(items).encode(), ContentType="application/json")
     return len(items)

@@ -20,6 +20,7 @@ from smsdrop.scale.finish import JobFinish, owner
 from smsdrop.scale.index import DigestTrail
 from smsdrop.scale.keys import ScaleKeys
 from smsdrop.scale.merge import Merge
+from smsdrop.scale.plain import inflated_copy
 from smsdrop.scale.plan import Unindexed, cut, write_plan
 from smsdrop.send.clients import Clients
 from smsdrop.send.ports import RunnerPorts
@@ -58,7 +59,8 @@ class ScaleSteps:
         if isinstance(claim, Busy) and claim.record.is_finished:
             return {"finished": True, "chunks": 0, "key": ""}
         reader, keys = self._reader(upload, Unindexed), ScaleKeys(upload.job_id)
-        chunks = write_plan(self._s3, upload.bucket, keys.plan, cut(reader, s.chunk_rows))
+        source = keys.plain if inflated_copy(self._s3, upload, keys.plain) else ""
+        chunks = write_plan(self._s3, upload.bucket, keys.plan, cut(reader, s.chunk_rows), source)
         body = json.dumps(reader.report()).encode()
         self._s3.put_object(Bucket=upload.bucket, Key=keys.intake, Body=body, ContentType="application/json")
         return {"finished": False, "chunks": chunks, "key": keys.plan}
@@ -66,7 +68,7 @@ class ScaleSteps:
     def index(self, upload: Upload, chunk: Chunk) -> dict[str, Any]:
         """Write the digests of the chunk's keys; how many rows it indexed."""
         trail = DigestTrail(after=chunk.start.row)
-        for _ in ChunkReader(self._reader(upload, lambda: trail, ranged=True), chunk).rows():
+        for _ in ChunkReader(self._reader(ChunkUpload.of(upload, chunk), lambda: trail, ranged=True), chunk).rows():
             pass
         key = ScaleKeys(upload.job_id).index(chunk.index)
         self._s3.put_object(Bucket=upload.bucket, Key=key, Body=trail.to_bytes())
@@ -103,8 +105,12 @@ class ScaleSteps:
         return self._clients.s3
 
     def _reader(self, upload: Upload, first_seen: Callable[[], Any], ranged: bool = False) -> RecipientReader:
-        rules = replace(row_rules(self._settings), job_id=upload.job_id, first_seen=first_seen)
-        return RecipientReader(self._s3, upload.bucket, upload.key, upload.version_id, rules, ranged=ranged)
+        """Our reader of the upload (of its chunk's source, for a chunk), generated orderIds named after the job."""
+        job_id, source = upload.job_id, (upload.key, upload.version_id)
+        if isinstance(upload, ChunkUpload):
+            job_id, source = upload.parent, upload.source
+        rules = replace(row_rules(self._settings), job_id=job_id, first_seen=first_seen)
+        return RecipientReader(self._s3, upload.bucket, *source, rules, ranged=ranged)
 
     def _chunk_runner(self) -> JobRunner:
         if self._runner is None:
