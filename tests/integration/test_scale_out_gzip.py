@@ -16,7 +16,7 @@ from tests.integration.test_scale_out import results_lines
 
 
 def test_a_gzip_file_is_inflated_once_and_its_chunks_get_one_function_s_answers(harness: JobHarness) -> None:
-    body = gzip.compress(scale_csv(400))
+    body = gzip.compress(scale_csv(300))
     one = harness.upload(body, "incoming/one.csv.gz")
     harness.run_to_end(one, lambda: NO_DEADLINE)
     harness.simulator.reset_audit()
