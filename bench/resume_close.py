@@ -4,14 +4,18 @@ costs at 100k vs 1M rows. Goal: both flat (neither may grow with the rows done).
 A continuation: a job is run until about N rows are recorded and handed over (the real runner, rows into moto server
 behind AWS's limits); then a fresh invocation is timed that takes the job, sends one batch and hands over again (the
 median of three). Its row-item reads are counted (a hand-over's successor reads none), and its time is split: the
-reader's ("read": on a resume it reads and checks the file again up to the checkpoint, smsdrop.intake: the duplicate
-checks need every earlier row), the batch's (its call and its rows' writes), and the rest: the claim, the results
-file's state (read, and written at the hand-over), the job item's updates, the hand-over.
+reader's ("read": on a resume it takes back the reader state the hand-over left and enters the file at the
+checkpoint, smsdrop.intake.reader_state; without one it would read and check the file again up to there), the
+batch's (its call and its rows' writes), and the rest: the claim, the results file's state (read, and written at the
+hand-over), the reader's state kept at the hand-over ("keep", and its size), the job item's updates, the hand-over.
 
 Closing: the same runner to COMPLETED in one invocation, its row items built and dropped (closing reads no row item
 back any more, so where they go does not matter to it; moto would take ~30 min to take 1M rows); "close" is the
 results file's last part and completion, the summary and the page (`ResultsStream.close`). moto assembles the whole
 object inside CompleteMultipartUpload (O(file)), so that call is timed apart.
+
+The reader state: the size of the state after N rows that each bring a new key to both indexes (the worst case), and
+the CPU time to make its bytes and to take them back, without S3.
 
 python -m bench.resume_close [--quick] [--done 10000 100000] [--closing 100000 1000000]
 """
@@ -36,6 +40,9 @@ QUICK_DONE = (2_000, 10_000)
 QUICK_CLOSING = (10_000, 50_000)
 EXTRA_ROWS = 30_000  # rows left after the checkpoint, so every continuation has batches to send
 GOAL_GROWTH = 0.25  # "flat": the larger job's figure within 25% of the smaller's
+SNAPSHOT_ROWS = 1_000_000
+QUICK_SNAPSHOT_ROWS = 100_000
+READER = "/reader-"  # the reader snapshots' objects (smsdrop.intake.reader_snapshots)
 
 
 class CountedReads:
@@ -81,7 +88,10 @@ def continuation(srv: Servers, done: int, extra: int, settings: dict[str, Any], 
     runs = sorted((_one_continuation(stack, upload) for _ in range(repeats)), key=lambda run: run["seconds"])
     if any(run["end"] != "CONTINUED" for run in runs):
         raise AssertionError(f"a timed continuation did not hand over: {runs}")
-    return runs[len(runs) // 2] | {"state_kb": _state_kb(stack, upload)}
+    return runs[len(runs) // 2] | {
+        "state_kb": _state_kb(stack, upload),
+        "snapshot_kb": _state_kb(stack, upload, reader=True),
+    }
 
 
 def _one_continuation(stack: Stack, upload: Any) -> dict[str, Any]:
@@ -101,6 +111,7 @@ def _one_continuation(stack: Stack, upload: Any) -> dict[str, Any]:
         "batch_seconds": round(batch, 3),
         "overhead_seconds": round(seconds - reader - batch, 3),
         "job_store_seconds": round(clock.seconds["job_store"], 3),
+        "keep_seconds": round(clock.seconds["keep"], 3),
         "row_item_reads": dict(counted.reads),
     }
 
@@ -163,6 +174,33 @@ def closing(srv: Servers, rows: int) -> dict[str, Any]:
     }
 
 
+def snapshot(rows: int) -> dict[str, Any]:
+    """The reader state a hand-over leaves after `rows` rows that each bring a new key to both indexes (their own
+    orderId, their own number): its size, and the time to make its bytes and to take them back (no S3)."""
+    from smsdrop.intake.first_seen import LocalFirstSeen
+    from smsdrop.intake.reader_state import ReaderState, decoded, encoded
+    from smsdrop.models import Position
+
+    seen = LocalFirstSeen()
+    for row in range(2, rows + 2):
+        seen.order(f"o{row}", row)
+        seen.send(f"9198{row:08d}", "Your order has shipped", row)
+    texts = {"counts": [0, 0, 0], "texts": []}
+    state = ReaderState(Position(0, rows + 1), 0, texts, "", seen.orders, seen.sends)
+    t0 = time.process_time()  # CPU time: on a shared machine the wall clock measures the neighbours
+    data = encoded(state)
+    t1 = time.process_time()
+    decoded(data)
+    t2 = time.process_time()
+    return {
+        "rows": rows,
+        "mb": round(len(data) / 1e6, 1),
+        "bytes_per_row": round(len(data) / rows, 1),
+        "encode_seconds": round(t1 - t0, 3),
+        "decode_seconds": round(t2 - t1, 3),
+    }
+
+
 def measure(
     done_sizes: Sequence[int],
     closing_sizes: Sequence[int],
@@ -170,9 +208,10 @@ def measure(
     extra_rows: int = EXTRA_ROWS,
     settings: dict[str, Any] | None = None,
     repeats: int = 3,
+    snapshot_rows: int = 10_000,
 ) -> dict[str, Any]:
-    """Both measurements on one pair of servers (moto behind AWS's limits, the simulator); `settings` change the
-    continuations' stack (a smoke test's small calls and window)."""
+    """The three measurements, the first two on one pair of servers (moto behind AWS's limits, the simulator);
+    `settings` change the continuations' stack (a smoke test's small calls and window)."""
     changed = settings or {}
     with servers(latency_ms) as srv:
         continuation(srv, min(done_sizes) // 2, extra_rows, changed, 1)  # warm up: imports, connections, patterns
@@ -190,11 +229,13 @@ def measure(
             closed[-1]["close_without_completion_seconds"] / closed[0]["close_without_completion_seconds"], 2
         ),
         "goal_growth": GOAL_GROWTH,
+        "snapshot": snapshot(snapshot_rows),
     }
 
 
 def report(result: dict[str, Any]) -> str:
-    """The two tables and the ratios."""
+    """The three tables and the ratios."""
+    snap = result["snapshot"]
     rows = [
         (
             f"{c['rows_done']:,} done",
@@ -203,7 +244,9 @@ def report(result: dict[str, Any]) -> str:
             c["batch_seconds"],
             c["overhead_seconds"],
             c["job_store_seconds"],
+            c["keep_seconds"],
             c["state_kb"],
+            c["snapshot_kb"],
             ", ".join(f"{k} {v}" for k, v in c["row_item_reads"].items()) or "none",
         )
         for c in result["continuation"]
@@ -211,7 +254,18 @@ def report(result: dict[str, Any]) -> str:
     lines = [
         table(
             "One continuation (take the job, send one batch, hand over), moto behind AWS's limits",
-            ("job", "s", "reader s", "batch s", "the rest s", "job item s", "state KB", "row items read"),
+            (
+                "job",
+                "s",
+                "reader s",
+                "batch s",
+                "the rest s",
+                "job item s",
+                "keep s",
+                "state KB",
+                "snapshot KB",
+                "row items read",
+            ),
             rows,
         ),
         "",
@@ -235,6 +289,12 @@ def report(result: dict[str, Any]) -> str:
         f"and the batch: {result['overhead_growth']}x), closing {result['closing_growth']}x "
         f"({result['closing_growth_without_completion']}x but S3's completion) "
         f"(goal: flat, within {result['goal_growth']:.0%})",
+        "",
+        table(
+            "The reader state a hand-over leaves (every row a new key in both indexes; no S3)",
+            ("rows", "MB", "bytes a row", "to bytes CPU s", "back from bytes CPU s"),
+            [(f"{snap['rows']:,}", snap["mb"], snap["bytes_per_row"], snap["encode_seconds"], snap["decode_seconds"])],
+        ),
     ]
     return "\n".join(lines)
 
@@ -246,13 +306,15 @@ def _checkpoint(stack: Stack, upload: Any) -> int:
     return record.checkpoint.row if record.checkpoint else 0
 
 
-def _state_kb(stack: Stack, upload: Any) -> float:
-    """The size of the results file's state object the last hand-over left (lines not in a part, held items)."""
+def _state_kb(stack: Stack, upload: Any, reader: bool = False) -> float:
+    """The size of what the last hand-over left: the results file's state object (lines not in a part, held items),
+    or with `reader` the reader's snapshot (its duplicate and orderId indexes)."""
     from smsdrop.output.stream_state import STATE_PREFIX
 
     s3 = stack.aws.client("s3")
     listing = s3.list_objects_v2(Bucket=upload.bucket, Prefix=f"{STATE_PREFIX}{upload.job_id}/")
-    return round(sum(entry["Size"] for entry in listing.get("Contents", [])) / 1024, 1)
+    sizes = [entry["Size"] for entry in listing.get("Contents", []) if (READER in entry["Key"]) == reader]
+    return round(sum(sizes) / 1024, 1)
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
@@ -270,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             args.done or (QUICK_DONE if args.quick else DONE),
             args.closing or (QUICK_CLOSING if args.quick else CLOSING),
             args.latency_ms,
+            snapshot_rows=QUICK_SNAPSHOT_ROWS if args.quick else SNAPSHOT_ROWS,
         ),
         report,
         argv,
