@@ -83,10 +83,6 @@ class Options:
     max_cost: str = ""
     check_first_below: int = 50_000_000
     optouts: Path | None = None
-    max_rows: int = 0
-    max_cost: str = ""
-    check_first_below: int = 50_000_000
-    optouts: Path | None = None
     cancel_after: int | None = None
     resume_after_stop: bool = False
     engine: str = "lambda"
@@ -130,10 +126,6 @@ def parse(argv: Sequence[str]) -> Options:
     p.add_argument("--aws-url", default=None, help="an AWS-compatible endpoint already running, instead of moto")
     p.add_argument("--allowed-countries", default="", help="ALLOWED_COUNTRIES: calling codes, e.g. 91,44")
     p.add_argument("--gsm-safe", action="store_true", help="GSM_SAFE: smart quotes, dashes... to GSM-7 twins")
-    p.add_argument("--max-rows", type=int, default=0, help="MAX_ROWS_PER_JOB (0: no cap)")
-    p.add_argument("--max-cost", default="", help="MAX_COST_PER_JOB in the --prices currency (empty: no cap)")
-    p.add_argument("--check-first-below", type=int, default=50_000_000, help="CHECK_FIRST_BELOW_BYTES")
-    p.add_argument("--optouts", type=Path, default=None, help="an opt-out CSV dropped under optouts/ first")
     p.add_argument("--max-rows", type=int, default=0, help="MAX_ROWS_PER_JOB (0: no cap)")
     p.add_argument("--max-cost", default="", help="MAX_COST_PER_JOB in the --prices currency (empty: no cap)")
     p.add_argument("--check-first-below", type=int, default=50_000_000, help="CHECK_FIRST_BELOW_BYTES")
@@ -187,8 +179,6 @@ def run(options: Options) -> Summary:
         clock = LocalClock(datetime.fromisoformat(options.now).timestamp() if options.now else None)
         with redirect_stdout(logs):
             invoker = _invoker(aws, options, clock)
-            if options.optouts is not None:
-                drop_optouts(invoker, options.optouts)
             if options.optouts is not None:
                 drop_optouts(invoker, options.optouts)
             folder = "incoming/dry-run/" if options.dry_run else "incoming/"
@@ -313,14 +303,6 @@ def drop_optouts(invoker: Invoker, path: Path) -> None:
     invoker.run_to_end(invoker.upload(path, key=f"optouts/{path.name}"))
 
 
-def drop_optouts(invoker: Invoker, path: Path) -> None:
-    """Drop `path` under optouts/ and invoke the handler for it, as its S3 event would: its numbers go on the list."""
-    from ingest.app import optout_drops
-
-    optout_drops.cache_clear()  # built again for this run's stack
-    invoker.run_to_end(invoker.upload(path, key=f"optouts/{path.name}"))
-
-
 def save_page(aws: LocalAws, keys: ReportKeys, folder: Path) -> dict[str, str]:
     """Copy the report page, with the results file and summary it links to, into `folder`; its key, local path and
     a presigned URL (served by this run's moto server, so valid only while the run lasts)."""
@@ -417,9 +399,6 @@ def _environment(aws: LocalAws, options: Options, gateway_url: str) -> Iterator[
         "PRICES_PER_PART": options.prices,
         "ALLOWED_COUNTRIES": options.allowed_countries,
         "GSM_SAFE": str(options.gsm_safe).lower(),
-        "MAX_ROWS_PER_JOB": str(options.max_rows),
-        "MAX_COST_PER_JOB": options.max_cost,
-        "CHECK_FIRST_BELOW_BYTES": str(options.check_first_below),
         "MAX_ROWS_PER_JOB": str(options.max_rows),
         "MAX_COST_PER_JOB": options.max_cost,
         "CHECK_FIRST_BELOW_BYTES": str(options.check_first_below),
