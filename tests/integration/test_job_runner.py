@@ -180,9 +180,9 @@ def test_http_500_bursts_are_retried_when_server_errors_may_be_retried_and_nothi
 
 
 def test_a_stalled_call_is_unknown_and_never_resent(harness):
-    harness.simulator.set_faults(stall_rate=0.5, stall_s=3.0)  # past the harness's 2 s read timeout
+    harness.simulator.set_faults(stall_rate=0.5, stall_s=3.0)  # past the runner's 2 s read timeout
     upload = harness.upload(csv_of(mixed_rows(1000)))
-    assert harness.run(upload).end is RunEnd.COMPLETED
+    assert harness.run(upload, harness.runner(read_timeout_s=2.0)).end is RunEnd.COMPLETED
     items = harness.assert_promises_kept(upload, 1000)
     unknown = [i for i in items if i["status"] == "UNKNOWN"]
     assert unknown

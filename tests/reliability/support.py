@@ -28,7 +28,11 @@ from local.aws import REGION
 from local.gateway_sim import GatewaySimulator
 from smsdrop.models import UNKNOWN_REASON
 from smsdrop.store.schema import JobRows
+from tests.fixtures.jobs import READ_TIMEOUT_S
 
+FUNCTION_READ_TIMEOUT_S = 2.0
+"""The read timeout of functions run as processes (`function_env`): short, so stalls make late answers quickly; a test
+that checks promises on them sets the simulator's `late_s` to it."""
 RECOVERED = "recovered"  # the batch name of rows an invocation found in flight after an earlier one died
 CONTENTS = ["Your order has shipped", "Sale ends tonight: 20% off", "Your code is 4471"]
 
@@ -64,7 +68,7 @@ class NotingSimulator(GatewaySimulator):
     (a crash test kills the caller there), `after_call(order_ids)` after it, before the answer leaves: the time either
     holds the answer counts towards `late_s`."""
 
-    def __init__(self, late_s: float = 2.0, **kwargs: Any) -> None:
+    def __init__(self, late_s: float = READ_TIMEOUT_S, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.late_s = late_s
         self.on_call: Callable[[tuple[str, ...]], None] | None = None
@@ -320,7 +324,7 @@ def function_env(harness: Any, **variables: str) -> dict[str, str]:
         "GATEWAY_ALLOW_HTTP": "true",
         "CONTINUATION_QUEUE_URL": settings.continuation_queue_url,
         "NUMBERS_PER_CALL": str(settings.numbers_per_call),
-        "GATEWAY_READ_TIMEOUT_S": "2",
+        "GATEWAY_READ_TIMEOUT_S": str(FUNCTION_READ_TIMEOUT_S),
         "GATEWAY_CONNECT_TIMEOUT_S": "1",
         "TIME_MARGIN_MS": "1000",
         "LEASE_SECONDS": str(settings.lease_seconds),

@@ -15,6 +15,7 @@ import pytest
 from local.invoke import continuation_event, s3_put_event
 from smsdrop.send.runner import JobRunner, RunEnd
 from tests.reliability.support import (
+    FUNCTION_READ_TIMEOUT_S,
     RECOVERED,
     campaign,
     check_promises,
@@ -89,6 +90,7 @@ def test_an_invocation_sigkilled_at_random_points_again_and_again_is_finished_by
 ):
     upload = harness.upload(campaign(ROWS, bad_every=53))
     env = function_env(harness, NUMBERS_PER_CALL=str(PER_CALL), IN_FLIGHT_BATCHES=str(IN_FLIGHT))
+    simulator.late_s = FUNCTION_READ_TIMEOUT_S
     lease_s = harness.settings.lease_seconds
     killer = Killer(simulator, random.Random(20261125))
     kills, ends, offset = Counter(), Counter(), 0.0
