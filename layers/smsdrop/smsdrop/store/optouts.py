@@ -16,6 +16,7 @@ from itertools import islice
 from typing import Any
 
 from smsdrop.errors import SmsdropError
+from smsdrop.store.batch_retry import retried
 from smsdrop.store.schema import PARTITION, opt_out_key, opted_out_number
 
 GET_LIMIT = 100  # keys per BatchGetItem
@@ -80,15 +81,12 @@ class OptOutList:
 
     def _retried(self, pending: Request, operation: str, unprocessed: str) -> Iterator[Request]:
         """Each answer to `operation` on `pending`, asked again for what it left unprocessed (backing off)."""
+
+        def not_done(_: Request) -> OptOutsNotDone:
+            return OptOutsNotDone(f"{operation}: {unprocessed} left after {self._attempts} tries")
+
         call = getattr(self._db, operation)
-        for attempt in range(self._attempts):
-            answer: Request = call(RequestItems=pending)
-            yield answer
-            pending = answer.get(unprocessed) or {}
-            if not pending:
-                return
-            self._sleep(min(2.0, 0.05 * 2**attempt))
-        raise OptOutsNotDone(f"{operation}: {unprocessed} left after {self._attempts} tries")
+        return retried(call, pending, unprocessed, self._attempts, self._sleep, not_done)
 
 
 def _item(number: str, source: str, now: float) -> Request:

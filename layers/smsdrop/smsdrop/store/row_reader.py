@@ -17,6 +17,7 @@ from typing import Any
 
 from smsdrop.errors import SmsdropError
 from smsdrop.models import Status
+from smsdrop.store.batch_retry import retried
 from smsdrop.store.schema import LAST_ROW, SORT, JobRows, row_of, rows_query
 
 Item = dict[str, Any]
@@ -80,14 +81,13 @@ class RowReader:
 
     def _get(self, keys: list[Item]) -> Iterator[Item]:
         pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-        for attempt in range(self._attempts):
-            answer = self._db.batch_get_item(RequestItems=pending)
+        for answer in retried(
+            self._db.batch_get_item, pending, "UnprocessedKeys", self._attempts, self._sleep, self._unread
+        ):
             yield from answer["Responses"].get(self._table, [])
-            pending = answer.get("UnprocessedKeys") or {}
-            if not pending:
-                return
-            self._sleep(min(2.0, 0.05 * 2**attempt))
-        raise RowsNotRead(f"{len(pending[self._table]['Keys'])} row items unread after {self._attempts} tries")
+
+    def _unread(self, left: dict[str, Any]) -> RowsNotRead:
+        return RowsNotRead(f"{len(left[self._table]['Keys'])} row items unread after {self._attempts} tries")
 
 
 def _row(item: Item) -> int:
