@@ -55,13 +55,18 @@ def intake_lines(intake: dict[str, Any]) -> list[str]:
 
 
 def guards_line(guards: dict[str, Any]) -> str:
-    """The caps, what the file came to if it was checked first, and the rows the opt-out list held back."""
+    """The caps, what the file came to if it was checked first, the rows the opt-out list held back, the send
+    window, and (a dry run) when the send would wait."""
     rows_cap = f"MAX_ROWS_PER_JOB {guards['max_rows_per_job']:,}" if guards.get("max_rows_per_job") else ""
     cost_cap = f"MAX_COST_PER_JOB {guards['max_cost_per_job']}" if guards.get("max_cost_per_job") else ""
     checked = guards.get("checked_first")
     found = f"checked first: {checked['rows']:,} rows, estimated cost {checked['estimated_cost']}" if checked else ""
     opted_out = f"opted out: {guards['opted_out']:,} row(s)" if "opted_out" in guards else ""
-    return "guards: " + ("   ".join(part for part in (rows_cap, cost_cap, found, opted_out) if part) or "no caps")
+    window = f"SEND_WINDOW {guards['send_window']}" if guards.get("send_window") else ""
+    wait = guards.get("would_wait")
+    waits = f"the send would wait until {wait['until']} ({wait['why']})" if wait else ""
+    parts = (rows_cap, cost_cap, found, opted_out, window, waits)
+    return "guards: " + ("   ".join(part for part in parts if part) or "no caps")
 
 
 def _culprit(content: dict[str, Any]) -> str:

@@ -46,4 +46,6 @@ def test_opted_out_numbers_are_held_back_and_a_file_at_its_row_cap_is_sent(tmp_p
         "max_cost_per_job": None,
         "checked_first": {"rows": ROWS, "estimated_cost": "0.0880"},
         "opted_out": 2,
+        "send_window": None,
+        "would_wait": None,
     }

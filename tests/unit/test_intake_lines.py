@@ -34,3 +34,27 @@ def test_gsm_safe_and_each_ucs2_culprit_get_a_line():
 
 def test_a_job_refused_before_its_summary_has_no_lines():
     assert intake_lines({}) == []
+
+
+def test_the_guards_line_names_the_caps_the_check_the_opt_outs_the_window_and_a_dry_run_s_wait():
+    guards = {
+        "max_rows_per_job": 12000,
+        "max_cost_per_job": "50",
+        "checked_first": {"rows": 400, "estimated_cost": "0.88"},
+        "opted_out": 3,
+        "send_window": "09:00-21:00 Asia/Kolkata",
+        "would_wait": {"until": "2026-12-02T03:30:00+00:00", "why": "send window 09:00-21:00 Asia/Kolkata"},
+    }
+    line = intake_lines(CSV | {"guards": guards})[1]
+    assert line.split("   ") == [
+        "guards: MAX_ROWS_PER_JOB 12,000",
+        "MAX_COST_PER_JOB 50",
+        "checked first: 400 rows, estimated cost 0.88",
+        "opted out: 3 row(s)",
+        "SEND_WINDOW 09:00-21:00 Asia/Kolkata",
+        "the send would wait until 2026-12-02T03:30:00+00:00 (send window 09:00-21:00 Asia/Kolkata)",
+    ]
+
+
+def test_no_guard_set_says_no_caps():
+    assert intake_lines(CSV | {"guards": {"send_window": None, "would_wait": None}})[1] == "guards: no caps"

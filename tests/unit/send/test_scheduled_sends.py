@@ -89,6 +89,20 @@ def test_a_dry_run_never_waits():
 
     assert run(fakes, Clock("2026-12-01T08:00:00+05:30"), send_window="09:00-21:00").end is RunEnd.COMPLETED
     assert (fakes.gateway.calls, fakes.schedules.made) == ([], {})
+    guards = fakes.results_file.summaries[-1]["intake"]["guards"]
+    assert guards["send_window"] == "09:00-21:00 Asia/Kolkata"
+    assert guards["would_wait"] == {  # the summary tells when the real send would start, and why
+        "until": "2026-12-02T09:30:00+00:00",
+        "why": "send-at 2026-12-02T09:30:00+00:00",
+    }
+
+
+def test_a_run_that_need_not_wait_says_so_in_its_summary_with_the_window_it_kept():
+    fakes = Fakes([recipient(r) for r in ROWS])
+
+    assert run(fakes, Clock("2026-12-01T10:00:00+05:30"), send_window="09:00-21:00").end is RunEnd.COMPLETED
+    guards = fakes.results_file.summaries[-1]["intake"]["guards"]
+    assert (guards["send_window"], guards["would_wait"]) == ("09:00-21:00 Asia/Kolkata", None)
 
 
 def test_a_job_outside_the_window_waits_for_its_opening():

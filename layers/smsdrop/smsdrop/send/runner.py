@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -130,6 +131,7 @@ class _Invocation:
         self._window: Window | None = None
         self._reader: Reader | None = None
         self._work: BatchWork | None = None
+        self._held: Hold | None = None  # a dry run's: when the real send would wait, for its summary
         self._call_deadline = math.inf  # set before each batch starts (_out_of_time)
         self._stream = shared.ports.results_file.open(upload, lease, lease.record.parts)
         self._recovery = Recovery(lease, shared.ports.results, self._stream, shared.clock)
@@ -152,6 +154,7 @@ class _Invocation:
             return self._close(Ending(JobState.FAILED, 0, str(refusal), dry_run=dry_run))
         if hold is not None and not (dry_run or lease.record.cancel_requested):
             return self._wait(hold, None)
+        self._held = hold if dry_run else None
         reader = self._reader = ports.reader_factory(self._upload, lease.job_id)
         lease_s, record = shared.settings.lease_seconds, lease.record
         work = self._work = BatchWork(
@@ -300,9 +303,20 @@ class _Invocation:
         return self._close(ending)
 
     def _close(self, ending: Ending) -> RunResult:
-        intake = self._reader.report() if self._reader else {}  # what the summary says of the file as read
+        intake: dict[str, Any] = {}  # what the summary says of the file as read, with the guards of when texts go
+        if self._reader is not None:
+            intake = dict(self._reader.report())
+            intake["guards"] = {**intake.get("guards", {}), **self._timing_guards()}
         closing = Closing(self._upload, self._lease, self._ports, self._clock, self._stream)
         return closing.close(replace(ending, intake=intake))
+
+    def _timing_guards(self) -> dict[str, Any]:
+        """The guards of when texts go, as the summary shows them (a dry run: when the send would wait)."""
+        held = self._held
+        return {
+            "send_window": self._shared.send_window.spec or None,
+            "would_wait": {"until": held.until.isoformat(), "why": held.why} if held else None,
+        }
 
 
 def _emit_counts(*adapters: object) -> None:
