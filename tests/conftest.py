@@ -14,3 +14,9 @@ os.environ.update(
 )
 
 pytest_plugins = ["tests.fixtures.aws", "tests.fixtures.gateway", "tests.fixtures.jobs"]
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """The slow scenarios first, the reliability ones (the longest) before the rest: make test's workers take whole
+    files in this order, so the longest files start early instead of leaving one worker busy alone at the end."""
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, "/reliability/" not in item.nodeid))

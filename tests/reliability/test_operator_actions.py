@@ -8,6 +8,8 @@ import time
 from collections import Counter
 from dataclasses import replace
 
+import pytest
+
 from smsdrop.intake.uploads import Upload
 from smsdrop.send.continuation import QueueContinuation
 from smsdrop.send.runner import JobRunner, RunEnd
@@ -15,6 +17,8 @@ from smsdrop.send.sweep import Sweep
 from smsdrop_cli.main import cancel, main, pause, resume
 from smsdrop_cli.target import Where, connect
 from tests.reliability.support import campaign, check_promises, stored_items, stored_job
+
+pytestmark = pytest.mark.slow  # each scenario runs a job of 2,000 rows end to end, some several times
 
 ROWS, BAD_EVERY = 2000, 25
 VALID = ROWS - ROWS // BAD_EVERY
