@@ -24,8 +24,8 @@ chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 # Workers: each has its own moto server and simulator; much of a test's time is waiting on them, so more workers than
-# cores still shortens the run (3 workers kept 2 cores 157% busy).
-WORKERS ?= 4
+# cores still shortens the run (3 workers kept the 2 cores 157% busy; a 4th gained nothing).
+WORKERS ?= 3
 
 test: lint chromium
 	$(VENV)/bin/pytest -n $(WORKERS) --dist loadfile
