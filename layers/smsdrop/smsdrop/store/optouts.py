@@ -16,12 +16,11 @@ from itertools import islice
 from typing import Any
 
 from smsdrop.errors import SmsdropError
-from smsdrop.store.batch_retry import retried
+from smsdrop.store.batch_retry import Request, retried
 from smsdrop.store.schema import PARTITION, opt_out_key, opted_out_number
 
 GET_LIMIT = 100  # keys per BatchGetItem
 WRITE_LIMIT = 25  # requests per BatchWriteItem
-Request = dict[str, Any]
 
 
 class OptOutsNotDone(SmsdropError):  # noqa: N818 - what happened, said plainly
