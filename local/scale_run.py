@@ -54,10 +54,16 @@ def _execution(engine: Engine, job_id: str) -> str:
 
 @contextmanager
 def _scale_out_environment(engine: Engine, chunk_rows: int) -> Iterator[None]:
-    """The ingest function sends every file to the state machine; chunks of `chunk_rows` rows."""
+    """The ingest function sends every file to the state machine; chunks of `chunk_rows` rows, looking again every
+    second while held."""
     from ingest.app import scale_out
 
-    env = {"SCALE_OUT_BYTES": "1", "STATE_MACHINE_ARN": engine.state_machine_arn, "CHUNK_ROWS": str(chunk_rows)}
+    env = {
+        "SCALE_OUT_BYTES": "1",
+        "STATE_MACHINE_ARN": engine.state_machine_arn,
+        "CHUNK_ROWS": str(chunk_rows),
+        "CHUNK_POLL_SECONDS": "1",  # moto's Wait states wait in real time: a held chunk looks again every second
+    }
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     scale_out.cache_clear()

@@ -26,7 +26,7 @@ def test_a_cancelled_job_sends_nothing_more_in_any_chunk(harness: JobHarness) ->
 
     JobControls(harness.aws.client("dynamodb"), harness.aws.names.table).cancel(upload.job_id, "ops")
     for chunk in chunks[1:]:
-        assert steps.send(upload, chunk, NO_DEADLINE) == {"done": True, "wait": False, "end": "CANCELLED"}
+        assert steps.send(upload, chunk, NO_DEADLINE) == {"done": True, "wait_s": 0, "end": "CANCELLED"}
     steps.finish(upload, len(chunks))
     assert steps.finish(upload, len(chunks)) == {"state": "CANCELLED", "rows": 297}  # a retry changes nothing
 

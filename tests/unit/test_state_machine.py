@@ -96,8 +96,9 @@ def test_the_maps_are_distributed_over_the_plan_and_send_at_most_max_concurrency
 def test_a_chunk_is_sent_again_until_its_runner_says_it_is_done(asl: dict[str, Any]) -> None:
     chunk = asl["States"]["Send"]["ItemProcessor"]["States"]
     assert chunk["SendChunk"]["Next"] == "ChunkDone"
-    assert set(targets(chunk["ChunkDone"])) == {"ChunkClosed", "HeldElsewhere", "SendChunk"}
-    assert chunk["HeldElsewhere"] == {**chunk["HeldElsewhere"], "Seconds": 300, "Next": "SendChunk"}
+    assert set(targets(chunk["ChunkDone"])) == {"ChunkClosed", "NotYet", "SendChunk"}
+    assert chunk["SendChunk"]["ResultSelector"] == {"done.$": "$.Payload.done", "wait_s.$": "$.Payload.wait_s"}
+    assert chunk["NotYet"] == {**chunk["NotYet"], "SecondsPath": "$.sent.wait_s", "Next": "SendChunk"}
 
 
 def test_every_task_invokes_the_scale_function_with_its_step(asl: dict[str, Any]) -> None:

@@ -538,6 +538,25 @@ def test_the_ingest_function_gets_each_setting_from_the_stack(template, name, va
     assert _environment(template, "IngestFunction")[name] == value
 
 
+NOT_FOR_CHUNKS = ("CHECK_FIRST_BELOW_BYTES", "SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "CONTINUATION_QUEUE_ARN")
+SCALE_VARIABLES = [
+    *((name, value) for name, value in INGEST_VARIABLES if name not in NOT_FOR_CHUNKS),
+    ("CHUNK_ROWS", {"Ref": "ChunkRows"}),
+    ("SCALE_OUT_MAX_CONCURRENCY", {"Ref": "ScaleOutMaxConcurrency"}),
+    ("ACCOUNT_CALLS_PER_SECOND", {"Ref": "AccountCallsPerSecond"}),
+    ("ACCOUNT_CALLS_IN_FLIGHT", {"Ref": "AccountCallsInFlight"}),
+    ("CHUNK_HOP_SECONDS", {"Ref": "ChunkHopSeconds"}),
+    ("CHUNK_POLL_SECONDS", {"Ref": "ChunkPollSeconds"}),
+]
+"""The scale function runs today's runner on each chunk: it keeps to the same guards (caps, send window), and shares
+the account's limits among the chunks. It needs no schedule (its Wait states wait) and checks every file first."""
+
+
+@pytest.mark.parametrize(("name", "value"), SCALE_VARIABLES, ids=[name for name, _ in SCALE_VARIABLES])
+def test_the_scale_function_gets_each_setting_its_chunks_keep_to_from_the_stack(template, name, value):
+    assert _environment(template, "ScaleFunction")[name] == value
+
+
 @pytest.mark.parametrize("name", ["RESULTS_TABLE", "CONTINUATION_QUEUE_URL", "POWERTOOLS_SERVICE_NAME"])
 def test_the_sweep_function_knows_the_table_and_the_queue(template, name):
     assert _environment(template, "SweepFunction")[name] == _environment(template, "IngestFunction")[name]

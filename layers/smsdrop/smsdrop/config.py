@@ -87,6 +87,20 @@ class Settings:
     """The scale-out state machine; without it every file stays on one function."""
     chunk_rows: int = setting("CHUNK_ROWS", 250_000)
     """Data rows a chunk of a scaled-out file holds (the plan cuts on record boundaries)."""
+    scale_out_max_concurrency: int = setting("SCALE_OUT_MAX_CONCURRENCY", 10)
+    """Chunks of one scaled-out file sent at once (the Send map's MaxConcurrency): the account's limits are shared
+    among them."""
+    chunk_hop_seconds: int = setting("CHUNK_HOP_SECONDS", 120)
+    """A chunk's invocation hands the chunk to the next after sending this long, so an operator's cancel or pause
+    reaches every chunk within about that; 0: only when the invocation's time runs short."""
+    chunk_poll_seconds: int = setting("CHUNK_POLL_SECONDS", 300)
+    """How often a paused chunk, or one waiting for its send time, looks again for a resume or a cancel."""
+    account_calls_per_second: float = setting("ACCOUNT_CALLS_PER_SECOND", 0.0)
+    """The provider's limit of calls a second for the whole account; a scaled-out job's chunks share it (each
+    SCALE_OUT_MAX_CONCURRENCY-th of it); 0: no limit but CALLS_PER_SECOND."""
+    account_calls_in_flight: int = setting("ACCOUNT_CALLS_IN_FLIGHT", 0)
+    """Calls the account may have in flight at the provider; a scaled-out job's chunks share it; 0: no limit but
+    IN_FLIGHT_BATCHES a chunk."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:

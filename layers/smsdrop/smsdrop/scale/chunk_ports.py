@@ -1,5 +1,6 @@
 """The job runner's ports for one chunk: today's adapters, but the reader kept to the chunk with Merge's answers,
-no continuation message (the state machine runs the chunk's Task again) and the results lines in a chunk object."""
+no continuation message (the state machine runs the chunk's Task again), no schedule (its Wait state waits) and the
+results lines in a chunk object."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from smsdrop.output.results_file import ReportKeys
 from smsdrop.output.results_stream import ResultsFiles
 from smsdrop.output.stream_state import Saved
 from smsdrop.scale.chunk_reader import ChunkReader
+from smsdrop.scale.chunk_waits import StepSchedules
 from smsdrop.scale.chunks import ChunkUpload
 from smsdrop.scale.keys import ScaleKeys
 from smsdrop.send.clients import Clients
@@ -78,10 +80,11 @@ class ChunkResultsFiles(ResultsFiles):
 
 
 def chunk_ports(settings: Settings, clients: Clients) -> RunnerPorts:
-    """Today's adapters with the chunk's reader, loop and results object."""
+    """Today's adapters with the chunk's reader, loop, waits and results object."""
     return replace(
         build_ports(settings, clients),
         reader_factory=ChunkReaders(clients.s3, row_rules(settings)),
         continuation=StepLoop(),
+        schedules=StepSchedules(),
         results_file=ChunkResultsFiles(clients.s3, prices(settings)),
     )

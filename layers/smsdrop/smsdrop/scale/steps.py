@@ -12,9 +12,10 @@ from smsdrop.config import Settings
 from smsdrop.errors import SmsdropError
 from smsdrop.intake.reader import RecipientReader
 from smsdrop.intake.uploads import Upload
-from smsdrop.scale.cancelling import ChunkCancels
+from smsdrop.scale.chunk_limits import chunk_settings
 from smsdrop.scale.chunk_ports import chunk_ports
 from smsdrop.scale.chunk_reader import ChunkReader
+from smsdrop.scale.chunk_waits import hop_limited, wait_seconds
 from smsdrop.scale.chunks import Chunk, ChunkUpload
 from smsdrop.scale.finish import JobFinish, owner
 from smsdrop.scale.index import DigestTrail
@@ -22,6 +23,7 @@ from smsdrop.scale.keys import ScaleKeys
 from smsdrop.scale.merge import Merge
 from smsdrop.scale.plain import inflated_copy
 from smsdrop.scale.plan import Unindexed, cut, write_plan
+from smsdrop.scale.steering import ChunkSteering
 from smsdrop.send.clients import Clients
 from smsdrop.send.ports import RunnerPorts
 from smsdrop.send.run_result import RunEnd
@@ -30,10 +32,10 @@ from smsdrop.send.wiring import row_rules
 from smsdrop.store.jobs import Busy, JobStore
 
 EXECUTION_LEASE_S = 366 * 86_400  # a Standard execution runs a year at most; the sweep never takes the job meanwhile
-AGAIN = frozenset({RunEnd.CONTINUED, RunEnd.BUSY, RunEnd.LEASE_LOST, RunEnd.PAUSED})
+AGAIN = frozenset({RunEnd.CONTINUED, RunEnd.BUSY, RunEnd.LEASE_LOST, RunEnd.PAUSED, RunEnd.SCHEDULED})
 """How a chunk's invocation may end with the chunk not done: the state machine runs its Task again."""
-WAIT = frozenset({RunEnd.BUSY, RunEnd.LEASE_LOST, RunEnd.PAUSED})
-"""...after a wait: another invocation holds the chunk, or the operator paused it."""
+WAIT = frozenset({RunEnd.BUSY, RunEnd.LEASE_LOST, RunEnd.PAUSED, RunEnd.SCHEDULED})
+"""...after a wait: another invocation holds the chunk, the operator paused it, or it waits for its send time."""
 
 
 class ScaleSteps:
@@ -85,11 +87,17 @@ class ScaleSteps:
         return {"losers": lost}
 
     def send(self, upload: Upload, chunk: Chunk, remaining_ms: Callable[[], int]) -> dict[str, Any]:
-        """Run today's runner on the chunk until it ends or time runs short; `done` once the chunk is closed."""
-        chunk_upload = ChunkUpload.of(upload, chunk)
-        ChunkCancels(self._clients.dynamodb, self._settings, self._clock).follow(chunk_upload)
-        result = self._chunk_runner().run(chunk_upload, remaining_ms)
-        return {"done": result.end not in AGAIN, "wait": result.end in WAIT, "end": result.end.value}
+        """Run today's runner on the chunk for a hop (CHUNK_HOP_SECONDS, or until time runs short), after passing on
+        the operator's cancel, pause or resume; `done` once the chunk is closed, else how long to wait (`wait_s`)
+        before the state machine runs the chunk's Task again."""
+        chunk_upload, s = ChunkUpload.of(upload, chunk), self._settings
+        ChunkSteering(self._clients.dynamodb, s, self._clock).follow(chunk_upload)
+        remaining = hop_limited(remaining_ms, self._clock, s.chunk_hop_seconds, s.time_margin_ms)
+        end = self._chunk_runner().run(chunk_upload, remaining).end
+        wait = 0
+        if end in WAIT:
+            wait = wait_seconds(self._store.item(chunk_upload.job_id), self._clock(), s.chunk_poll_seconds)
+        return {"done": end not in AGAIN, "wait_s": wait, "end": end.value}
 
     def finish(self, upload: Upload, chunks: int) -> dict[str, Any]:
         """Join the chunks' results and close the job."""
@@ -114,7 +122,8 @@ class ScaleSteps:
 
     def _chunk_runner(self) -> JobRunner:
         if self._runner is None:
-            self._runner = JobRunner(self._settings, self._ports(self._settings, self._clients), self._clock)
+            settings = chunk_settings(self._settings)
+            self._runner = JobRunner(settings, self._ports(settings, self._clients), self._clock)
         return self._runner
 
 
