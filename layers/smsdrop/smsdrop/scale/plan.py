@@ -4,7 +4,7 @@ cut into chunks of `chunk_rows` data rows on record boundaries, and the plan wri
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -28,14 +28,16 @@ class Unindexed:
         return row
 
 
-def cut(reader: Reader, chunk_rows: int) -> Iterator[Chunk]:
-    """The chunks of the reader's file, every `chunk_rows` data rows; FileRefused if the file cannot be used."""
-    return _cut(reader.rows(), reader, chunk_rows)
+def cut(reader: Reader, chunk_rows: int, seen: Callable[[Row], object] = lambda row: None) -> Iterator[Chunk]:
+    """The chunks of the reader's file, every `chunk_rows` data rows, `seen` told of each; FileRefused if the file
+    cannot be used."""
+    return _cut(reader.rows(), reader, chunk_rows, seen)
 
 
-def _cut(rows: Iterable[Row], reader: Reader, chunk_rows: int) -> Iterator[Chunk]:
+def _cut(rows: Iterable[Row], reader: Reader, chunk_rows: int, seen: Callable[[Row], object]) -> Iterator[Chunk]:
     start, count, index = DATA_START, 0, 0
-    for _ in rows:
+    for row in rows:
+        seen(row)
         count += 1
         if count == chunk_rows:
             yield Chunk(index, start, reader.position, count)

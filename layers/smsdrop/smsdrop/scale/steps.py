@@ -24,11 +24,12 @@ from smsdrop.scale.merge import Merge
 from smsdrop.scale.plain import inflated_copy
 from smsdrop.scale.plan import Unindexed, cut, write_plan
 from smsdrop.scale.steering import ChunkSteering
+from smsdrop.send.check_first import Caps, Tally
 from smsdrop.send.clients import Clients
 from smsdrop.send.ports import RunnerPorts
 from smsdrop.send.run_result import RunEnd
 from smsdrop.send.runner import JobRunner
-from smsdrop.send.wiring import row_rules
+from smsdrop.send.wiring import prices, row_rules
 from smsdrop.store.jobs import Busy, JobStore
 
 EXECUTION_LEASE_S = 366 * 86_400  # a Standard execution runs a year at most; the sweep never takes the job meanwhile
@@ -54,7 +55,9 @@ class ScaleSteps:
         self._runner: JobRunner | None = None
 
     def plan(self, upload: Upload) -> dict[str, Any]:
-        """Take the job for the execution, read the file once and write its plan; `finished` if it already ended."""
+        """Take the job for the execution, read the file once and write its plan; `finished` if it already ended.
+        The read is the check-first of one function: FileRefused for a file over MAX_ROWS_PER_JOB or MAX_COST_PER_JOB,
+        its cost priced before Merge decides duplicates (the most the file can cost, as before opt-outs)."""
         s, now = self._settings, self._clock()
         ttl = int(now) + s.ttl_days * 86_400
         claim = self._store.claim(upload, owner(upload.job_id), now, EXECUTION_LEASE_S, ttl, s.row_shards)
@@ -62,10 +65,15 @@ class ScaleSteps:
             return {"finished": True, "chunks": 0, "key": ""}
         reader, keys = self._reader(upload, Unindexed), ScaleKeys(upload.job_id)
         source = keys.plain if inflated_copy(self._s3, upload, keys.plain) else ""
-        chunks = write_plan(self._s3, upload.bucket, keys.plan, cut(reader, s.chunk_rows), source)
-        body = json.dumps(reader.report()).encode()
+        caps, tally = Caps.from_settings(s, prices(s)), Tally()
+        chunks = list(cut(reader, s.chunk_rows, lambda row: tally.add(row, caps.prices)))
+        refusal = tally.refusal(caps)
+        if refusal is not None:  # the file over a cap is refused whole: nothing has been sent
+            raise refusal
+        write_plan(self._s3, upload.bucket, keys.plan, chunks, source)
+        body = json.dumps({**reader.report(), "guards": caps.guards(tally)}).encode()
         self._s3.put_object(Bucket=upload.bucket, Key=keys.intake, Body=body, ContentType="application/json")
-        return {"finished": False, "chunks": chunks, "key": keys.plan}
+        return {"finished": False, "chunks": len(chunks), "key": keys.plan}
 
     def index(self, upload: Upload, chunk: Chunk) -> dict[str, Any]:
         """Write the digests of the chunk's keys; how many rows it indexed."""

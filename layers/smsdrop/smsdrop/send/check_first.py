@@ -56,11 +56,12 @@ class Caps:
         """Whether `upload` is checked whole before anything is sent: always with a cap, else if small enough."""
         return self.capped or (upload.size is not None and upload.size < self.check_first_below)
 
-    def as_json(self) -> dict[str, Any]:
-        """The caps as the summary's `guards` show them (None: no cap)."""
+    def guards(self, checked: Tally | None) -> dict[str, Any]:
+        """The caps as the summary's `guards` show them (None: no cap), with what a check found (None: no check)."""
         return {
             "max_rows_per_job": self.max_rows or None,
             "max_cost_per_job": str(self.max_cost) if self.max_cost else None,
+            "checked_first": checked.as_json() if checked else None,
         }
 
 
@@ -76,6 +77,10 @@ class Tally:
         self.rows += 1
         if isinstance(row, Recipient):
             self.cost += prices.estimate(row.number, row.content)
+
+    def as_json(self) -> dict[str, Any]:
+        """What the check found, as the summary's `guards.checked_first` shows it."""
+        return {"rows": self.rows, "estimated_cost": str(self.cost)}
 
     def refusal(self, caps: Caps) -> FileRefused | None:
         """Why a file with these figures is refused (None if it is within the caps)."""
@@ -113,11 +118,10 @@ class CheckedFirst:
 
     def report(self) -> dict[str, Any]:
         """The job's reader's report, with the guards: the caps, and the figures if this invocation checked first."""
-        checked = {"rows": self._tally.rows, "estimated_cost": str(self._tally.cost)} if self._tally else None
         report = self._reader.report()
         if self._checked is not None and "format" not in report:  # refused by the check: the job read nothing
             report = self._checked.report()
-        return {**report, "guards": {**self._caps.as_json(), "checked_first": checked}}
+        return {**report, "guards": self._caps.guards(self._tally)}
 
     def keep(self, checkpoint: Position | None) -> None:
         """What the job's reader keeps at a hand-over."""
