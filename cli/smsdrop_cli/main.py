@@ -94,7 +94,7 @@ def _status(target: Target, args: argparse.Namespace, out: IO[str]) -> int:
 
 def _jobs(target: Target, args: argparse.Namespace, out: IO[str]) -> int:
     ended = [] if args.running or not target.bucket else list(_ended(target))
-    print("\n".join(jobs_lines(target.controls.active(), ended)), file=out)
+    print("\n".join(jobs_lines(target.active(), ended)), file=out)
     return 0
 
 

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColum
 
 from smsdrop.models import Status
 from smsdrop.output.results_file import BILLABLE, Cost
+from smsdrop.scale.watching import CHUNKS, CHUNKS_DONE
 from smsdrop.store.controls import JobView
 from smsdrop.store.jobs import ENDED, JobState
 from smsdrop.store.row_reader import RowReader
@@ -30,10 +31,14 @@ class Progressed:
 
     done: int
     total: int | None
+    unit: str = "bytes"
 
     @classmethod
     def of(cls, job: JobView) -> Progressed:
-        """The job's progress; a job that ended having read its file is at its end."""
+        """The job's progress; a job that ended having read its file is at its end. A scaled-out job's chunks read
+        their parts of the file side by side: its progress is in rows recorded of the rows the plan found."""
+        if job.number(CHUNKS) and job.record.rows:
+            return cls(sum(job.record.counts.values()), job.record.rows, "rows recorded")
         total = job.upload.size
         read = job.record.checkpoint.offset if job.record.checkpoint else 0
         if job.upload.key.lower().endswith((".xlsx", ".gz")):  # a checkpoint in rows, or in inflated bytes
@@ -98,11 +103,15 @@ def status_lines(target: Target, job: JobView, now: float) -> list[str]:
 def _progress_text(progress: Progressed) -> str:
     if progress.percent is None:
         return f"{progress.done:,} read (size unknown for a gzip or XLSX file)"
-    return f"{progress.percent:.0f}% read ({progress.done:,} of {progress.total:,} bytes)"
+    verb = "read" if progress.unit == "bytes" else "done"
+    return f"{progress.percent:.0f}% {verb} ({progress.done:,} of {progress.total:,} {progress.unit})"
 
 
 def _facts(job: JobView) -> Iterable[tuple[str, str]]:
     record = job.record
+    if job.number(CHUNKS):
+        done = f", {job.number(CHUNKS_DONE)} ended" if CHUNKS_DONE in job.item else ""
+        yield "engine", f"{job.text('engine')}: {job.number(CHUNKS)} chunks{done}"
     if record.state is JobState.SCHEDULED and record.schedule is not None:
         yield "scheduled", f"sends at {_when(record.schedule.at)} ({record.schedule.why})"
     for label, value in (("stop reason", record.stop_reason), ("error", record.error)):

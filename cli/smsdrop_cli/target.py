@@ -4,6 +4,7 @@ them, and a job named by an S3 URI of its upload or by its id."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -12,7 +13,9 @@ import boto3
 
 from smsdrop.intake.uploads import Upload
 from smsdrop.output.sms_parts import PriceTable
+from smsdrop.scale.watching import is_chunk, watched
 from smsdrop.store.controls import JobControls, JobView, Refused
+from smsdrop.store.jobs import JobStore
 
 
 class TargetError(Exception):
@@ -53,11 +56,19 @@ class Target:
 
     def job(self, ref: str) -> JobView:
         """The job `ref` names: an S3 URI of its upload (`s3://bucket/key`, optionally `?versionId=`: else the latest
-        version) or its id."""
+        version) or its id; a scaled-out job's counts added up from its chunks while it runs."""
         try:
-            return self.controls.view(self.job_id(ref))
+            return self.watched(self.controls.view(self.job_id(ref)))
         except Refused as refusal:
             raise TargetError(str(refusal)) from None
+
+    def active(self) -> Iterator[JobView]:
+        """The jobs running, paused or waiting, as `job` shows them (a scaled-out job's chunks within it)."""
+        return (self.watched(job) for job in self.controls.active() if not is_chunk(job.record.job_id))
+
+    def watched(self, job: JobView) -> JobView:
+        """`job`, with its chunks' counts if it runs on the scale-out engine."""
+        return watched(JobStore(self.dynamodb, self.table), job)
 
     def job_id(self, ref: str) -> str:
         """The id of the job `ref` names."""

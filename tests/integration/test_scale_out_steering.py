@@ -1,7 +1,8 @@
 """An operator steers a scaled-out job as any job: a pause reaches every chunk (each sleeps PAUSED, nothing more is
 sent) and a resume wakes them; a send-at or a send window holds every chunk SCHEDULED inside the state machine (no
 EventBridge schedule: the Send step answers how long its Wait state waits) until the time comes. The steps are driven
-in order here, as the state machine would run them, on a clock the test moves."""
+in order here, as the state machine would run them, on a clock the test moves. `smsdrop status` and `jobs` show
+the job's counts added up from its chunks while it runs."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from smsdrop.scale.steps import ScaleSteps
 from smsdrop.store.controls import JobControls
 from smsdrop.store.schema import chunk_id, job_key
 from tests.fixtures.jobs import NO_DEADLINE, JobHarness
+from tests.integration.test_operator_cli import smsdrop
 
 NOW = datetime.fromisoformat("2026-12-01T08:00:00+05:30").timestamp()
 SEND_AT = "2026-12-01T09:30:00+05:30"
@@ -171,3 +173,27 @@ def test_on_the_state_machine_chunks_wait_in_its_wait_state_until_the_send_at_an
     audit = harness.simulator.audit()
     assert audit.accepted
     assert audit.duplicate_numbers == audit.duplicate_order_ids == 0
+
+
+def test_an_operator_watches_a_scaled_out_job_as_one_job_its_counts_added_up_from_its_chunks(
+    harness: JobHarness,
+) -> None:
+    clock = LocalClock(NOW)
+    steps = scale_steps(harness, clock)
+    upload = harness.upload(scale_csv(ROWS), "incoming/watched.csv")
+    chunks = planned(harness, steps, upload)
+    assert steps.send(upload, chunks[0], NO_DEADLINE)["done"]
+    first = harness.job(ChunkUpload.of(upload, chunks[0]))["counts"]
+
+    status = smsdrop(harness, "status", upload.job_id)[1]
+    listed = smsdrop(harness, "jobs", "--running")[1]
+
+    assert "state: RUNNING" in status
+    assert f"SUBMITTED {int(first['SUBMITTED']):,}" in status
+    assert "engine: stepfunctions: 3 chunks, 1 ended" in status
+    recorded = sum(int(n) for n in first.values())
+    assert f"of {ROWS - ROWS // 97:,} rows recorded" in status
+    assert f"({recorded:,} of" in status
+    assert upload.job_id in listed
+    assert chunk_id(upload.job_id, 0) not in listed  # a chunk is no job of its own to the operator
+    assert f"{upload.job_id}  {'RUNNING':9}  {recorded:>9,}" in listed

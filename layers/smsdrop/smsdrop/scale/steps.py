@@ -24,6 +24,7 @@ from smsdrop.scale.merge import Merge
 from smsdrop.scale.plain import inflated_copy
 from smsdrop.scale.plan import Unindexed, cut, write_plan
 from smsdrop.scale.steering import ChunkSteering
+from smsdrop.scale.watching import planned
 from smsdrop.send.check_first import Caps, Tally
 from smsdrop.send.clients import Clients
 from smsdrop.send.ports import RunnerPorts
@@ -71,6 +72,7 @@ class ScaleSteps:
         if refusal is not None:  # the file over a cap is refused whole: nothing has been sent
             raise refusal
         write_plan(self._s3, upload.bucket, keys.plan, chunks, source)
+        planned(self._store, upload.job_id, len(chunks), tally.rows)
         body = json.dumps({**reader.report(), "guards": caps.guards(tally)}).encode()
         self._s3.put_object(Bucket=upload.bucket, Key=keys.intake, Body=body, ContentType="application/json")
         return {"finished": False, "chunks": len(chunks), "key": keys.plan}
