@@ -28,7 +28,7 @@ chromium:
 WORKERS ?= 3
 
 test: lint chromium
-	$(VENV)/bin/pytest -n $(WORKERS) --dist loadfile
+	$(VENV)/bin/pytest -n $(WORKERS) --dist loadfile --durations=25
 
 unit: venv
 	$(VENV)/bin/pytest tests/unit
