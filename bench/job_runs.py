@@ -31,7 +31,7 @@ class NullResults:
     def by_row(self, rows: Any, numbers: Any) -> dict[int, dict[str, Any]]:
         return {}
 
-    def count(self, rows: Any) -> Counter[Any]:
+    def count(self, rows: Any, after_row: int = 0, through_row: int = 0) -> Counter[Any]:
         return Counter()
 
 

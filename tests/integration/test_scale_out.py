@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -188,4 +189,7 @@ def test_a_child_that_dies_after_the_provider_took_its_call_is_retried_and_sends
     assert {items[row]["status"] for row in died} == {"UNKNOWN"}  # in flight when it died: never sent again
     audit = harness.simulator.audit()
     assert audit.duplicate_numbers == audit.duplicate_order_ids == 0
-    assert harness.job(upload)["state"] == "COMPLETED"
+    job = harness.job(upload)
+    assert job["state"] == "COMPLETED"
+    assert int(job["rows"]) == len(items)  # the chunk that died recounts its own rows only, not the job's
+    assert nonzero(job["counts"]) == dict(Counter(item["status"] for item in items.values()))

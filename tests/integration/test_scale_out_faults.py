@@ -183,9 +183,5 @@ def test_a_child_stopped_by_lambdas_timeout_is_retried_once_its_lease_lapses_and
     assert {items[row]["status"] for row in stopped.rows} == {"UNKNOWN"}  # in flight when it stopped: never resent
     accepted = Counter((a.number, a.order_id) for a in audit.accepted)
     assert {accepted[items[row]["number"], items[row]["order_id"]] for row in stopped.rows} == {1}
-    if int(job["rows"]) != len(items):
-        # Known bug, reported with this test: the chunk's holder died, so its closing recounts from the items, and
-        # `row_items` (rows_of) is every row item of the job, not the chunk's: the job's rows and counts come out as
-        # the whole job's plus the other chunks'. The same after a child dies of an exception (test_scale_out.py).
-        pytest.xfail(f"a chunk's recount counts the whole job's items: {job['rows']} rows for {len(items)}")
+    assert int(job["rows"]) == len(items)  # the stopped chunk's recount counts its own rows, not the job's
     assert {status: int(n) for status, n in job["counts"].items() if n} == Counter(i["status"] for i in items.values())

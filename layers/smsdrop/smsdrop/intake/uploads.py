@@ -34,6 +34,11 @@ class Upload:
         return digest[:32]
 
     @property
+    def row_span(self) -> tuple[int, int] | None:
+        """The rows (after, through) this upload's job records when not all of its file's (a chunk's); None: all."""
+        return None
+
+    @property
     def rows_of(self) -> str:
         """The job whose row items this upload's rows are, when not its own (a chunk of a scaled-out job)."""
         return ""

@@ -57,6 +57,11 @@ class ChunkUpload(Upload):
         return (self.chunk.source, None) if self.chunk.source else (self.key, self.version_id)
 
     @property
+    def row_span(self) -> tuple[int, int]:
+        """The chunk's own rows (after its start, through its end) among the job's row items."""
+        return self.chunk.start.row, self.chunk.end.row
+
+    @property
     def rows_of(self) -> str:
         """The job whose shards hold this chunk's row items."""
         return self.parent

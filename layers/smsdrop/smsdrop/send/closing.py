@@ -92,13 +92,14 @@ class Closing:
     def _final_counts(self, ending: Ending, job: JobRecord) -> tuple[Counter[Status], bool]:
         """Counts, and whether they were recounted from the items.
 
-        Live counts are exact unless an earlier holder died mid-batch; then the items themselves are counted.
+        Live counts are exact unless an earlier holder died mid-batch; then the items themselves are counted: the
+        upload's own rows (a chunk's, among its job's row items).
         """
         if not (self._lease.record.needs_recount or ending.recount):
             counts = Counter({Status(s): n for s, n in job.counts.items() if n})
             if sum(counts.values()) == ending.rows:
                 return counts, False
-        return self._ports.results.count(self._lease.record.row_items), True
+        return self._ports.results.count(self._lease.record.row_items, *(self._upload.row_span or ())), True
 
     def _summary(
         self, ending: Ending, counts: dict[str, int], error: str, job: JobRecord, history: list[dict[str, Any]]

@@ -171,8 +171,8 @@ class Results(Protocol):
         """The items of the rows `numbers` that have one, by row."""
         ...
 
-    def count(self, rows: JobRows) -> Counter[Status]:
-        """Counts per status over the whole job."""
+    def count(self, rows: JobRows, after_row: int = 0, through_row: int = ...) -> Counter[Status]:
+        """Counts per status over the job's rows after `after_row` up to `through_row` (all: the whole job)."""
         ...
 
 

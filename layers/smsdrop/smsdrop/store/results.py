@@ -98,9 +98,10 @@ class ResultWriter:
         """The items of the rows `numbers` that have one (RowReader.by_row)."""
         return self._reader.by_row(rows, numbers)
 
-    def count(self, rows: JobRows) -> Counter[Status]:
-        """Counts per status over the whole job: the recount after a crash (RowReader.count)."""
-        return self._reader.count(rows)
+    def count(self, rows: JobRows, after_row: int = 0, through_row: int = LAST_ROW) -> Counter[Status]:
+        """Counts per status over the job's rows after `after_row` up to `through_row` (all: the whole job): the
+        recount after a crash (RowReader.count)."""
+        return self._reader.count(rows, after_row, through_row)
 
     def _batch_write(self, puts: list[dict[str, Any]]) -> None:
         if self._wire is not None:

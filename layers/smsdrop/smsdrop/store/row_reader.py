@@ -59,14 +59,17 @@ class RowReader:
                 found[_row(item)] = item
         return found
 
-    def count(self, rows: JobRows) -> Counter[Status]:
-        """Counts per status over the whole job: each shard counted on its own, in parallel, then summed."""
+    def count(self, rows: JobRows, after_row: int = 0, through_row: int = LAST_ROW) -> Counter[Status]:
+        """Counts per status over the job's rows after `after_row` up to `through_row` (all: the whole job): each
+        shard counted on its own, in parallel, then summed."""
         partitions = rows.partitions()
         with ThreadPoolExecutor(max_workers=min(self._threads, len(partitions))) as pool:
-            return sum(pool.map(self._count, partitions), Counter())
+            counted = pool.map(lambda partition: self._count(partition, after_row, through_row), partitions)
+            return sum(counted, Counter())
 
-    def _count(self, partition: str) -> Counter[Status]:
-        return Counter(Status(item["status"]["S"]) for item in self._partition(partition, 0, LAST_ROW, "#s"))
+    def _count(self, partition: str, after_row: int, through_row: int) -> Counter[Status]:
+        items = self._partition(partition, after_row, through_row, "#s")
+        return Counter(Status(item["status"]["S"]) for item in items)
 
     def _partition(self, partition: str, after_row: int, through_row: int, projection: str = "") -> Iterator[Item]:
         request: dict[str, Any] = {
