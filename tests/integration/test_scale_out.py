@@ -95,6 +95,8 @@ def test_a_file_over_many_chunks_gets_the_same_answer_for_every_row_as_on_one_fu
     assert not list_keys(harness, ScaleKeys(many.job_id).folder)  # working objects removed
     summary = harness.aws.client("s3").get_object(Bucket=many.bucket, Key=ReportKeys.of(many).summary)["Body"].read()
     assert json.loads(summary)["intake"]["format"] == "CSV"  # the plan's reader's report of the whole file
+    one_summary = harness.aws.client("s3").get_object(Bucket=one.bucket, Key=ReportKeys.of(one).summary)["Body"]
+    assert json.loads(summary)["cost"] == json.loads(one_summary.read())["cost"]  # the chunks' costs added up
 
 
 def test_a_second_start_of_the_same_job_starts_nothing(

@@ -161,14 +161,16 @@ def test_on_the_state_machine_chunks_wait_in_its_wait_state_until_the_send_at_an
     with steps_routed(900_000, lambda: ScaleSteps(settings, harness.clients, clock)) as log:
         execution = ScaleOut(engine.sfn, engine.state_machine_arn, min_bytes=1).start(upload)["execution"]
         waiting = until(lambda: [state(harness, chunk_id(upload.job_id, i)) for i in range(3)] == ["SCHEDULED"] * 3)
-        looked = len([entry for entry in log if entry["step"] == "send"])
         assert harness.simulator.audit().calls == 0
         clock.to(datetime.fromisoformat(SEND_AT).timestamp())
-        ended = engine.wait(execution, timeout_s=120)
+        ended = engine.wait(execution, timeout_s=300)
 
     assert waiting
     assert ended["status"] == "SUCCEEDED"
-    assert looked >= 3  # each chunk's Task ran, waited in NotYet, and ran again once the time came
+    for index in range(3):  # each chunk's Task waited in NotYet, and ran again once the time came
+        ends = [entry["result"]["end"] for entry in log if entry["step"] == "send" and entry["chunk"] == index]
+        assert ends[0] == "SCHEDULED"
+        assert ends[-1] == "COMPLETED"
     assert harness.job(upload)["state"] == "COMPLETED"
     audit = harness.simulator.audit()
     assert audit.accepted

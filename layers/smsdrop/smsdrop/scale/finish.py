@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from smsdrop.intake.uploads import Upload
@@ -61,7 +62,8 @@ class JobFinish:
         state, stop, error = job_state(records)
         keys, work = ReportKeys.of(upload), ScaleKeys(upload.job_id)
         ResultsJoin(self._s3, upload.bucket, keys.results).join(work.results(i) for i in range(chunks))
-        summary = self._summary(upload, records, state, stop, error) | {"intake": self._intake(upload)}
+        summary = self._summary(upload, records, state, stop, error)
+        summary |= {"intake": self._intake(upload), "cost": self._cost(upload, chunks)}
         body = json.dumps(summary, indent=2, sort_keys=True).encode()
         self._s3.put_object(Bucket=upload.bucket, Key=keys.summary, Body=body, ContentType="application/json")
         extra = {"results_key": keys.results, "summary_key": keys.summary, "engine": ENGINE, "chunks": chunks}
@@ -81,6 +83,15 @@ class JobFinish:
         body = self._s3.get_object(Bucket=upload.bucket, Key=ScaleKeys(upload.job_id).intake)["Body"].read()
         intake: dict[str, Any] = json.loads(body)
         return intake
+
+    def _cost(self, upload: Upload, chunks: int) -> dict[str, Any]:
+        """The chunks' costs added up (each chunk's own summary has its parts and estimate)."""
+        parts, estimate, keys = 0, Decimal(0), ScaleKeys(upload.job_id)
+        for index in range(chunks):
+            body = self._s3.get_object(Bucket=upload.bucket, Key=keys.chunk_summary(index))["Body"].read()
+            cost = json.loads(body)["cost"]
+            parts, estimate = parts + int(cost["parts"]), estimate + Decimal(cost["estimated"])
+        return {"parts": parts, "estimated": str(estimate)}
 
     def _chunk_keys(self, upload: Upload) -> list[str]:
         try:
