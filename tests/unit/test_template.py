@@ -620,6 +620,7 @@ def test_failed_async_events_land_in_a_queue_after_two_retries(resources):
 def test_concurrency_and_memory_come_from_parameters(resources):
     ingest = _props(resources, "IngestFunction")
     assert ingest["MemorySize"] == {"Ref": "MemorySize"}
+    assert _props(resources, "ScaleFunction")["MemorySize"] == {"Ref": "ScaleMemorySize"}
     assert ingest["ReservedConcurrentExecutions"] == {
         "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
     }
@@ -690,6 +691,7 @@ PARAMETER_DEFAULTS = [
     ("RowShards", 16),
     ("ReservedConcurrency", 10),
     ("MemorySize", 512),
+    ("ScaleMemorySize", 1769),
     ("ReportsRetentionDays", 90),
     ("DeliveryPollMinutes", 5),
     ("DeliveryMaxAgeHours", 72),
