@@ -18,6 +18,8 @@ from local.aws import LocalAws
 from local.stepfunctions import Engine, deploy, steps_routed
 from smsdrop.config import Settings
 from smsdrop.intake.uploads import Upload
+from smsdrop.output.page_data import PageData
+from smsdrop.output.page_files import PageFiles
 from smsdrop.output.results_file import ReportKeys
 from smsdrop.scale.chunk_ports import chunk_ports
 from smsdrop.scale.keys import ScaleKeys
@@ -97,6 +99,13 @@ def test_a_file_over_many_chunks_gets_the_same_answer_for_every_row_as_on_one_fu
     assert json.loads(summary)["intake"]["format"] == "CSV"  # the plan's reader's report of the whole file
     one_summary = harness.aws.client("s3").get_object(Bucket=one.bucket, Key=ReportKeys.of(one).summary)["Body"]
     assert json.loads(summary)["cost"] == json.loads(one_summary.read())["cost"]  # the chunks' costs added up
+    pages = PageFiles(harness.aws.client("s3"))
+    one_page, many_page = (
+        pages.read(one.bucket, ReportKeys.of(one).page),
+        pages.read(many.bucket, ReportKeys.of(many).page),
+    )
+    assert tallies(many_page) == tallies(one_page)  # the report page's reasons and countries: the chunks' added up
+    assert {span.name for span in many_page.spans} >= {f"{one_page.spans[0].name} of chunk 7"}
 
 
 def test_a_second_start_of_the_same_job_starts_nothing(
@@ -127,6 +136,12 @@ def test_a_file_refused_by_the_plan_closes_the_job_failed_with_its_reason(
     assert job["state"] == "FAILED"
     assert "header" in job["error"].lower()
     assert harness.simulator.audit().calls == 0
+
+
+def tallies(page: PageData) -> tuple[list[tuple[str, str, int]], list[tuple[str, int, int, str]]]:
+    """A report page's reason groups (status, code, count) and countries (code, numbers, parts, estimate)."""
+    reasons = sorted((group.status, group.code, group.count) for group in page.reasons)
+    return reasons, sorted((c.code, c.numbers, c.parts, str(c.estimate)) for c in page.countries)
 
 
 def assert_sent_once(harness: JobHarness, upload: Upload, data_rows: int) -> None:

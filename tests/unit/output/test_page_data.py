@@ -173,3 +173,40 @@ def test_a_collector_carried_over_in_json_between_invocations_draws_the_same_pag
     for one in items[11:]:
         carried.add(one)
     assert carried.data(summary, FILES, T0) == collect(items, summary, T0)
+
+
+KINDS = [
+    ("SUBMITTED", "", "91", {}),
+    ("SUBMITTED", "", "44", {}),
+    ("REJECTED", "duplicate of row {}", None, {"reject_code": "DUPLICATE"}),
+    ("FAILED", "-9 Abnormal phone number", "91", {"provider_code": "-9"}),
+    ("UNKNOWN", "no answer", "91", {}),
+]
+
+
+def mixed(row):
+    """Row `row` of a job with every kind of item, over several minutes and invocations."""
+    status, reason, country, codes = KINDS[row % len(KINDS)]
+    return item(
+        row, status, reason.format(row - 1), at=T0 + 37 * row, batch=f"{1 + row // 40}.0", country=country, **codes
+    )
+
+
+MIXED = [mixed(row) for row in range(1, 121)]
+
+
+@pytest.mark.parametrize("cut", [1, 37, 60, 119], ids=lambda cut: f"parts cut at row {cut}")
+def test_a_job_drawn_from_its_parts_pages_tallies_what_one_collector_of_all_its_items_does(cut):
+    whole = collect(MIXED)
+    parts = [("chunk 0", collect(MIXED[:cut])), ("chunk 1", collect(MIXED[cut:]))]
+
+    joined = PageCollector.of_parts(parts).data(whole.summary, FILES, T0 + 600)
+
+    assert [(g.status, g.code, g.count, g.varied) for g in joined.reasons] == [
+        (g.status, g.code, g.count, g.varied) for g in whole.reasons
+    ]
+    assert all(len(group.examples) == min(3, group.count) for group in joined.reasons)
+    assert joined.countries == whole.countries
+    assert joined.per_minute == whole.per_minute
+    assert sum(span.rows for span in joined.spans) == len(MIXED)
+    assert {span.name.split(" of ")[1] for span in joined.spans} == {"chunk 0", "chunk 1"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -159,6 +159,15 @@ class PageCollector:
         self._first_failure.update(state["first_failure"])
         return self
 
+    @classmethod
+    def of_parts(cls, parts: Iterable[tuple[str, PageData]]) -> PageCollector:
+        """The tallies of a job whose parts (a scaled-out job's chunks, each `(label, its page's data)`) drew pages
+        of their own: reasons, countries and minutes added up, each part's invocations named with its label."""
+        collector = cls(PriceTable({}, Decimal(0)), ())  # no item is added: nothing is priced
+        for label, data in parts:
+            collector._absorb(label, data)
+        return collector
+
     def data(self, summary: Mapping[str, Any], files: Mapping[str, str], now: float) -> PageData:
         """The page's data, with the job's summary and the keys of its files, finished at `now`."""
         stop = str(summary.get("stop_reason") or "")
@@ -185,6 +194,32 @@ class PageCollector:
         if len(group.examples) < EXAMPLES:
             number = mask_number(str(_value(item, "number") or ""))
             group.examples.append({"row": int(_value(item, "row") or 0), "number": number, "reason": reason})
+
+    def _absorb(self, label: str, data: PageData) -> None:
+        for group in data.reasons:
+            self._absorb_reason(group)
+        for country in data.countries:
+            mine = self._countries.setdefault(country.code, CountryCost(country.code))
+            mine.numbers, mine.parts = mine.numbers + country.numbers, mine.parts + country.parts
+            mine.estimate += country.estimate
+        self._minutes.update(dict(data.per_minute))
+        for span in data.spans:
+            name = span.name if span.name == RECOVERED else f"{span.name} of {label}"
+            mine_span = self._spans.setdefault(name, Span(name, span.first, span.last))
+            mine_span.first, mine_span.last = min(mine_span.first, span.first), max(mine_span.last, span.last)
+            mine_span.rows += span.rows
+        stop = str(data.summary.get("stop_reason") or "").split(" ", 1)[0]
+        if stop and data.stopped_at is not None:
+            self._first_failure[stop] = min(data.stopped_at, self._first_failure.get(stop, data.stopped_at))
+
+    def _absorb_reason(self, group: ReasonGroup) -> None:
+        key, code, reason = (group.status, group.code or group.reason), group.code, group.reason
+        if key not in self._reasons and len(self._reasons) >= MAX_REASONS:
+            key, code, reason = (group.status, OTHER_REASONS), "", OTHER_REASONS
+        mine = self._reasons.setdefault(key, ReasonGroup(group.status, code, reason))
+        mine.count += group.count
+        mine.varied = mine.varied or group.varied or mine.reason != group.reason
+        mine.examples.extend(group.examples[: EXAMPLES - len(mine.examples)])
 
     def _cost(self, item: Mapping[str, Any]) -> None:
         parts = int(item["parts"]["N"])

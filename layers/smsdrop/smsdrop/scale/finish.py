@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from decimal import Decimal
 from typing import Any
 
 from smsdrop.intake.uploads import Upload
 from smsdrop.models import Status
+from smsdrop.output.page_data import PageCollector
+from smsdrop.output.page_files import PageFiles
 from smsdrop.output.results_file import ReportKeys
 from smsdrop.scale.joining import ResultsJoin
 from smsdrop.scale.keys import ScaleKeys
@@ -66,6 +69,7 @@ class JobFinish:
         summary |= {"intake": self._intake(upload), "cost": self._cost(upload, chunks)}
         body = json.dumps(summary, indent=2, sort_keys=True).encode()
         self._s3.put_object(Bucket=upload.bucket, Key=keys.summary, Body=body, ContentType="application/json")
+        self._page(upload, chunks, summary, {"page": keys.page, "results": keys.results, "summary": keys.summary})
         extra = {"results_key": keys.results, "summary_key": keys.summary, "engine": ENGINE, "chunks": chunks}
         self._close(upload, state, records, error, extra)
         self._clear(upload)
@@ -92,6 +96,16 @@ class JobFinish:
             cost = json.loads(body)["cost"]
             parts, estimate = parts + int(cost["parts"]), estimate + Decimal(cost["estimated"])
         return {"parts": parts, "estimated": str(estimate)}
+
+    def _page(self, upload: Upload, chunks: int, summary: dict[str, Any], files: dict[str, str]) -> None:
+        """The job's report page, its tallies the chunks' pages' added up (a chunk whose page was not written, which
+        its run logged, is left out)."""
+        pages, work, parts = PageFiles(self._s3), ScaleKeys(upload.job_id), []
+        for index in range(chunks):
+            page = ReportKeys(work.results(index), work.chunk_summary(index)).page
+            with suppress(self._s3.exceptions.NoSuchKey):
+                parts.append((f"chunk {index}", pages.read(upload.bucket, page)))
+        pages.publish(upload.bucket, PageCollector.of_parts(parts), summary, files, self._clock())
 
     def _chunk_keys(self, upload: Upload) -> list[str]:
         try:
