@@ -43,9 +43,9 @@ TIMED_OUT = "Sandbox.Timedout"
 """Lambda's errorType for an invocation its timeout stopped (Step Functions' error name for it)."""
 
 
-def definition(function_arn: str, max_concurrency: int, lease_seconds: int) -> str:
+def definition(function_arn: str, max_concurrency: int) -> str:
     """The state machine's definition with the template's DefinitionSubstitutions filled in."""
-    values = {"ScaleFunctionArn": function_arn, "MaxConcurrency": max_concurrency, "LeaseSeconds": lease_seconds}
+    values = {"ScaleFunctionArn": function_arn, "MaxConcurrency": max_concurrency}
     text = ASL.read_text()
     for name, value in values.items():
         text = text.replace("${" + name + "}", str(value))
@@ -74,7 +74,7 @@ class Engine:
         return answer
 
 
-def deploy(aws: LocalAws, moto_url: str, max_concurrency: int, lease_seconds: int = 1) -> Engine:
+def deploy(aws: LocalAws, moto_url: str, max_concurrency: int) -> Engine:
     """Switch moto server to executing state machines, and create the scale function and the state machine."""
     requests.post(f"{moto_url}/moto-api/config", json=MOTO_CONFIG, timeout=10).raise_for_status()
     os.environ["MOTO_PORT"] = str(urlsplit(moto_url).port)  # where moto's engine sends its own calls
@@ -86,7 +86,7 @@ def deploy(aws: LocalAws, moto_url: str, max_concurrency: int, lease_seconds: in
     sfn = aws.client("stepfunctions")
     arn = sfn.create_state_machine(
         name=f"{aws.names.bucket}-scale-out",
-        definition=definition(function_arn, max_concurrency, lease_seconds),
+        definition=definition(function_arn, max_concurrency),
         roleArn=role,
         type="STANDARD",
     )["stateMachineArn"]

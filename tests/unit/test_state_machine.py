@@ -28,7 +28,7 @@ def resources() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def asl() -> dict[str, Any]:
-    parsed: dict[str, Any] = json.loads(definition(FUNCTION_ARN, max_concurrency=10, lease_seconds=300))
+    parsed: dict[str, Any] = json.loads(definition(FUNCTION_ARN, max_concurrency=10))
     return parsed
 
 
@@ -51,7 +51,7 @@ def targets(state: dict[str, Any]) -> Iterator[str]:
 
 
 def test_moto_s_asl_parser_reads_the_definition() -> None:
-    AmazonStateLanguageParser.parse(definition(FUNCTION_ARN, max_concurrency=10, lease_seconds=300))
+    AmazonStateLanguageParser.parse(definition(FUNCTION_ARN, max_concurrency=10))
 
 
 @pytest.mark.parametrize("index", [0, 1, 2])
