@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, redirect_stdout
@@ -15,6 +16,9 @@ from local.aws import behind_limits, create_stack, default_limits, moto_server
 from local.invoke import Invoker
 from local.stepfunctions import Engine, deploy, steps_routed
 from local.summary import Summary, read_summary
+from smsdrop.scale.watching import CHUNKS
+from smsdrop.store.jobs import JobStore, record_of
+from smsdrop.store.schema import chunk_id
 
 if TYPE_CHECKING:
     from local.run import Options
@@ -42,9 +46,38 @@ def run_scaled(options: Options) -> Summary:
             invoker = Invoker(aws, options.remaining_ms, progress=not options.as_json)
             upload = invoker.upload(options.path, key=f"incoming/{options.path.name}")
             invoker.run_to_end(upload)
-            engine.wait(_execution(engine, upload.job_id))
+            progress = (
+                (lambda: None)
+                if options.as_json
+                else ChunkProgress(JobStore(aws.client("dynamodb"), aws.names.table), upload.job_id)
+            )
+            engine.wait(_execution(engine, upload.job_id), on_poll=progress)
         summary = read_summary(aws, upload, len(invocations) + 1, time.monotonic() - started, simulator)
         return replace(summary, engine=ENGINE)
+
+
+class ChunkProgress:
+    """Tells the operator (on stderr) how many chunks the plan made, then each chunk as it ends."""
+
+    def __init__(self, store: JobStore, job_id: str) -> None:
+        self._store, self._job_id = store, job_id
+        self._chunks = 0
+        self._ended: set[int] = set()
+
+    def __call__(self) -> None:
+        """Look at the job's chunks once; print what changed."""
+        if not self._chunks:
+            self._chunks = int((self._store.item(self._job_id) or {}).get(CHUNKS, 0))
+            if self._chunks:
+                print(f"planned: {self._chunks} chunk(s)", file=sys.stderr, flush=True)
+        for index in sorted(set(range(self._chunks)) - self._ended):
+            item = self._store.item(chunk_id(self._job_id, index))
+            if item is not None and record_of(item).is_finished:
+                self._ended.add(index)
+                rows = int(item.get("rows") or 0)
+                print(
+                    f"chunk {index + 1} of {self._chunks}: {item['state']}, {rows:,} rows", file=sys.stderr, flush=True
+                )
 
 
 def _execution(engine: Engine, job_id: str) -> str:

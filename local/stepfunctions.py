@@ -59,11 +59,14 @@ class Engine:
     state_machine_arn: str
     sfn: Any
 
-    def wait(self, execution_arn: str, timeout_s: float = 600.0) -> dict[str, Any]:
-        """The execution once it has ended (describe_execution's answer)."""
+    def wait(
+        self, execution_arn: str, timeout_s: float = 600.0, on_poll: Callable[[], None] = lambda: None
+    ) -> dict[str, Any]:
+        """The execution once it has ended (describe_execution's answer); `on_poll` is called at each look."""
         deadline = time.monotonic() + timeout_s
         while True:
             answer: dict[str, Any] = self.sfn.describe_execution(executionArn=execution_arn)
+            on_poll()
             if answer["status"] in FINAL or time.monotonic() > deadline:
                 return answer
             time.sleep(0.2)

@@ -84,3 +84,23 @@ def test_delivery_reports_move_submitted_numbers_to_delivered_or_undelivered():
     assert counts["UNDELIVERED"] > 0
     assert counts["DELIVERED"] + counts["UNDELIVERED"] == summary["simulator"]["accepted"]
     assert sum(counts.values()) == 329
+
+
+def test_a_newcomer_sees_the_chunks_of_a_file_sent_by_the_step_functions_engine_complete(campaign_summary):
+    done = subprocess.run(
+        [sys.executable, "-m", "local.run", str(CAMPAIGN), "--engine", "stepfunctions", "--chunk-rows", "100"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "planned: 4 chunk(s)" in done.stderr
+    ended = [line for line in done.stderr.splitlines() if line.startswith("chunk ")]  # in the order they ended
+    assert sorted(line.split(":")[0] for line in ended) == [f"chunk {n} of 4" for n in (1, 2, 3, 4)]
+    assert all(": COMPLETED, " in line for line in ended)
+    assert "engine: Step Functions, 4 chunk(s)" in done.stdout
+    counts = campaign_summary["counts"]
+    assert f"rows: 329   SUBMITTED: {counts['SUBMITTED']}   REJECTED: {counts['REJECTED']}" in done.stdout
+    assert "0 sent twice" in done.stdout
