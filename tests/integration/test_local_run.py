@@ -11,9 +11,10 @@ from local import ROOT
 CAMPAIGN = ROOT / "examples" / "campaign.csv"
 
 
-def local_run(*args):
+def run_campaign(*args):
+    """`python -m local.run examples/campaign.csv ARGS` in a subprocess, finished with exit code 0."""
     done = subprocess.run(
-        [sys.executable, "-m", "local.run", str(CAMPAIGN), "--json", *args],
+        [sys.executable, "-m", "local.run", str(CAMPAIGN), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -21,7 +22,11 @@ def local_run(*args):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return done
+
+
+def local_run(*args):
+    return json.loads(run_campaign("--json", *args).stdout)
 
 
 @pytest.fixture(scope="module")
@@ -87,15 +92,7 @@ def test_delivery_reports_move_submitted_numbers_to_delivered_or_undelivered():
 
 
 def test_a_newcomer_sees_the_chunks_of_a_file_sent_by_the_step_functions_engine_complete(campaign_summary):
-    done = subprocess.run(
-        [sys.executable, "-m", "local.run", str(CAMPAIGN), "--engine", "stepfunctions", "--chunk-rows", "100"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_campaign("--engine", "stepfunctions", "--chunk-rows", "100")
     assert "planned: 4 chunk(s)" in done.stderr
     ended = [line for line in done.stderr.splitlines() if line.startswith("chunk ")]  # in the order they ended
     assert sorted(line.split(":")[0] for line in ended) == [f"chunk {n} of 4" for n in (1, 2, 3, 4)]
