@@ -32,8 +32,9 @@ class ChunkSteering:
             self._ask(chunk, lambda: self._controls.cancel(chunk.job_id, _by(job.cancel_requested)))
         elif job.pause_requested:
             self._ask(chunk, lambda: self._controls.pause(chunk.job_id, _by(job.pause_requested)))
-        elif self._is_paused(chunk):
-            self._ask(chunk, lambda: self._controls.resume(chunk.job_id, f"resume of job {chunk.parent}"))
+        elif self._is_paused(chunk):  # its item exists: nothing to make first
+            with suppress(Refused):
+                self._controls.resume(chunk.job_id, f"resume of job {chunk.parent}")
 
     def _ask(self, chunk: ChunkUpload, action: Callable[[], object]) -> None:
         """Take `action` on the chunk's item, made first if the chunk has not started; nothing if it does not apply
